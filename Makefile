@@ -1,0 +1,27 @@
+# The two quick-start commands of the README live here, so the README and .ci/run never drift.
+#   make run    install everything into .venv, then run the MNIST suite on embedded data
+#   make test   install everything into .venv, then run the test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# One pip command: compressai needs numpy<2 and opencv (via ultralytics) must be resolved together with it.
+INSTALL := $(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1 -e '.[test]'
+
+.PHONY: install run test lint bench
+
+$(BIN)/vcmbench: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(INSTALL)
+	touch $@
+
+install: $(BIN)/vcmbench
+
+run: install
+	$(BIN)/vcmbench run mnist
+
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:randomly

@@ -1,0 +1,3 @@
+from vcmbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""The result record: one operating point of one codec on one dataset, with its provenance.
+
+Records are JSON, carry ``schema_version``, and are written atomically (temp file + rename),
+so an interrupted run never leaves half a record. Per-sample rows (id, bits where defined,
+prediction, label) go to a CSV beside the record, named in ``samples_file``.
+Old records stay readable: :func:`migrate` lifts any older schema to the current one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import MISSING, asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import vcmbench
+
+SCHEMA_VERSION = 1
+RECORD_KIND = "vcmbench.result"
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    id: str
+    split: str
+    fingerprint: str
+    num_classes: int
+    samples: int
+    prior_counts: list[int]  # label counts of the evaluated samples: the source the bound is for
+    pixels_per_sample: int | None = None
+    points_per_sample: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    id: str
+    version: str
+    params: dict[str, Any]
+    reference_accuracy: float  # the task model on uncompressed input: the accuracy ceiling
+
+
+@dataclass(frozen=True)
+class CodecRef:
+    name: str
+    version: str
+    params: dict[str, Any]
+    granularity: str  # "sample" | "block"
+    decodes_to: str  # "input" | "features" | "label"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    accuracy: float
+    correct: int
+    samples: int
+    bits_total: int  # 8 × bytes the decoder received, side information included
+    bits_per_sample: float
+    blocks: int  # bitstreams produced: samples for per-sample codecs
+    encode_seconds: float
+    decode_seconds: float
+    bits_per_pixel: float | None = None
+    bits_per_point: float | None = None
+    estimated_bits_per_sample: float | None = None  # the codec's own estimate, not a rate
+
+
+@dataclass(frozen=True)
+class Provenance:
+    vcmbench_version: str
+    git_commit: str | None
+    date: str
+    python: str
+    numpy: str
+    torch: str | None
+    platform: str
+    device: str
+    seed: int
+
+    @classmethod
+    def collect(cls, device: str, seed: int) -> Provenance:
+        import numpy
+
+        torch = sys.modules.get("torch")
+        return cls(
+            vcmbench_version=vcmbench.__version__,
+            git_commit=_git_commit(),
+            date=datetime.now(UTC).isoformat(timespec="seconds"),
+            python=platform.python_version(),
+            numpy=numpy.__version__,
+            torch=getattr(torch, "__version__", None),
+            platform=platform.platform(),
+            device=device,
+            seed=seed,
+        )
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    suite: str
+    dataset: DatasetRef
+    task_model: TaskRef
+    codec: CodecRef
+    provenance: Provenance
+    status: str = "ok"  # "ok" | "failed"
+    metrics: Metrics | None = None  # None when the point failed
+    error: str | None = None
+    samples_file: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    kind: str = field(default=RECORD_KIND)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ResultRecord:
+        """Parse (and migrate) a record; raise RecordError naming the bad field."""
+        problems = validate(raw)
+        if problems:
+            raise RecordError(problems[0])
+        raw = migrate(raw)
+        return cls(
+            suite=raw["suite"],
+            dataset=DatasetRef(**raw["dataset"]),
+            task_model=TaskRef(**raw["task_model"]),
+            codec=CodecRef(**raw["codec"]),
+            provenance=Provenance(**raw["provenance"]),
+            status=raw["status"],
+            metrics=Metrics(**raw["metrics"]) if raw.get("metrics") else None,
+            error=raw.get("error"),
+            samples_file=raw.get("samples_file"),
+        )
+
+
+class RecordError(ValueError):
+    """A record that is malformed or inconsistent; the message names the field."""
+
+
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """Lift an older record to SCHEMA_VERSION. (Version 1 is the first; nothing to lift yet.)"""
+    version = raw.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return raw
+    raise RecordError(f"schema_version {version!r} is not readable by vcmbench {vcmbench.__version__}")
+
+
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def validate(raw: Any) -> list[str]:
+    """Every problem with a raw record, as 'field: reason' strings (empty when valid).
+
+    Checks types and internal consistency (bits_per_sample = bits_total / samples,
+    accuracy = correct / samples, 0 <= accuracy <= 1, prior counts sum to the samples), so
+    that a published number can be recomputed from the record rather than taken on trust.
+    """
+    if not isinstance(raw, dict):
+        return ["record: not a JSON object"]
+    if raw.get("kind", RECORD_KIND) != RECORD_KIND:
+        return [f"kind: expected {RECORD_KIND!r}, got {raw.get('kind')!r}"]
+    if not isinstance(raw.get("schema_version"), int):
+        return ["schema_version: missing or not an integer"]
+    if raw["schema_version"] > SCHEMA_VERSION:
+        return [f"schema_version: {raw['schema_version']} is newer than this vcmbench reads"]
+    problems: list[str] = []
+    for section, cls in (("dataset", DatasetRef), ("task_model", TaskRef), ("codec", CodecRef),
+                         ("provenance", Provenance)):
+        value = raw.get(section)
+        if not isinstance(value, dict):
+            problems.append(f"{section}: missing or not an object")
+            continue
+        for name, f in cls.__dataclass_fields__.items():
+            if name not in value and f.default is MISSING and f.default_factory is MISSING:
+                problems.append(f"{section}.{name}: missing")
+    if not isinstance(raw.get("suite"), str) or not raw.get("suite"):
+        problems.append("suite: missing or not a string")
+    if raw.get("status") not in ("ok", "failed"):
+        problems.append(f"status: expected 'ok' or 'failed', got {raw.get('status')!r}")
+    if problems:
+        return problems
+    ds = raw["dataset"]
+    if not isinstance(ds["num_classes"], int) or ds["num_classes"] < 2:
+        problems.append("dataset.num_classes: must be an integer >= 2")
+    counts = ds["prior_counts"]
+    if (not isinstance(counts, list) or len(counts) != ds.get("num_classes")
+            or not all(isinstance(c, int) and c >= 0 for c in counts) or sum(counts) == 0):
+        problems.append("dataset.prior_counts: must be num_classes non-negative integers, not all zero")
+    elif sum(counts) != ds["samples"]:
+        problems.append(f"dataset.prior_counts: sum {sum(counts)} != dataset.samples {ds['samples']}")
+    ref = raw["task_model"].get("reference_accuracy")
+    if not _is_number(ref) or not 0 <= ref <= 1:
+        problems.append("task_model.reference_accuracy: must be a number in [0, 1]")
+    if raw["status"] == "ok":
+        problems += _validate_metrics(raw.get("metrics"), ds)
+    return problems
+
+
+def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:
+    if not isinstance(m, dict):
+        return ["metrics: missing on a record with status 'ok'"]
+    missing = [n for n, f in Metrics.__dataclass_fields__.items() if n not in m and f.default is MISSING]
+    if missing:
+        return [f"metrics.{n}: missing" for n in missing]
+    problems = []
+    for key in ("accuracy", "bits_per_sample", "encode_seconds", "decode_seconds"):
+        if not _is_number(m[key]) or m[key] < 0:
+            problems.append(f"metrics.{key}: must be a finite non-negative number")
+    for key in ("correct", "samples", "bits_total", "blocks"):
+        if not isinstance(m[key], int) or isinstance(m[key], bool) or m[key] < 0:
+            problems.append(f"metrics.{key}: must be a non-negative integer")
+    if problems:
+        return problems
+    if m["samples"] != ds["samples"]:
+        problems.append(f"metrics.samples: {m['samples']} != dataset.samples {ds['samples']}")
+    if m["samples"] == 0:
+        return [*problems, "metrics.samples: zero samples"]
+    if m["accuracy"] > 1:
+        problems.append("metrics.accuracy: above 1")
+    if abs(m["accuracy"] - m["correct"] / m["samples"]) > 1e-9:
+        problems.append("metrics.accuracy: != correct / samples")
+    if abs(m["bits_per_sample"] - m["bits_total"] / m["samples"]) > 1e-9 * max(1, m["bits_per_sample"]):
+        problems.append("metrics.bits_per_sample: != bits_total / samples")
+    if m["bits_total"] % 8:
+        problems.append("metrics.bits_total: not a whole number of bytes")
+    return problems
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON so that readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=2, sort_keys=False, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(path: Path, record: ResultRecord) -> None:
+    write_json_atomic(path, record.to_dict())
+
+
+def read_record(path: Path) -> ResultRecord:
+    """Load a record file; RecordError names the file and the field on any problem."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RecordError(f"{path}: not readable JSON ({exc})") from exc
+    try:
+        return ResultRecord.from_dict(raw)
+    except (RecordError, TypeError) as exc:
+        raise RecordError(f"{path}: {exc}") from exc
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

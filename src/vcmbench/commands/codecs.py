@@ -1,0 +1,21 @@
+"""`vcmbench codecs`: list registered codecs (built-in and from installed packages)."""
+
+from __future__ import annotations
+
+import argparse
+
+from vcmbench.api.codec import CODECS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("codecs", help="list registered codecs and their operating points")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in CODECS.names():
+        cls = CODECS.get(name)
+        points = len(cls.operating_points())
+        print(f"{name:<22} {cls.granularity:<6} -> {cls.decodes_to:<8} {points:>3} point(s)  "
+              f"{cls.description}")
+    return 0

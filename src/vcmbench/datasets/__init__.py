@@ -1,0 +1,1 @@
+"""Built-in dataset adapters, one module per family. Importing this package registers them all."""

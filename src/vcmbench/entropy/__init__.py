@@ -1,0 +1,1 @@
+"""Entropy coders and code constructions used by codecs."""

@@ -1,0 +1,1 @@
+"""Built-in task models and metrics. Importing this package registers them all."""
