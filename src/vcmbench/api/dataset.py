@@ -67,13 +67,6 @@ class ArrayDataset:
     def inputs(self, indices: Sequence[int]) -> list[Any]:
         return [self._inputs[i] for i in indices]
 
-    def subset(self, n: int) -> ArrayDataset:
-        """The first ``n`` samples, with a fingerprint that says so."""
-        if n >= len(self):
-            return self
-        info = DatasetInfo(**{**self.info.__dict__, "fingerprint": f"{self.info.fingerprint}:first{n}"})
-        return ArrayDataset(info, self._inputs[:n], self._labels[:n], self._ids[:n])
-
 
 def fingerprint_arrays(*arrays: np.ndarray) -> str:
     """sha256 of arrays' dtype, shape and bytes: the content identity of an in-memory split."""

@@ -233,20 +233,23 @@ def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:
     return problems
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that readers see either the old file or the whole new one."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see either the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=False, allow_nan=False)
-            fh.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
 
 
 def write_record(path: Path, record: ResultRecord) -> None:

@@ -1,1 +1,1 @@
-"""pipeline"""
+"""Evaluate operating points and run suites: encode -> bytes -> decode -> task -> metrics."""
