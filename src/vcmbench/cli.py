@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-COMMANDS = ("codecs",)
+COMMANDS = ("codecs", "run", "report")
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import vcmbench
+from vcmbench.errors import VcmbenchError
 
 SCHEMA_VERSION = 1
 RECORD_KIND = "vcmbench.result"
@@ -137,7 +138,7 @@ class ResultRecord:
         )
 
 
-class RecordError(ValueError):
+class RecordError(VcmbenchError, ValueError):
     """A record that is malformed or inconsistent; the message names the field."""
 
 
