@@ -16,7 +16,10 @@ Point = tuple[float, float]  # (accuracy, bits per sample)
 
 def lower_convex_hull(points: Iterable[Point]) -> list[Point]:
     """The hull's vertices by increasing accuracy, starting at the cheapest point."""
-    pts = sorted(set(points))
+    cheapest_at: dict[float, float] = {}
+    for a, b in points:
+        cheapest_at[a] = min(b, cheapest_at.get(a, b))
+    pts = sorted(cheapest_at.items())
     hull: list[Point] = []
     for p in pts:
         while len(hull) >= 2 and _cross(hull[-2], hull[-1], p) <= 0:

@@ -1,0 +1,41 @@
+"""Shared test fixtures: a tiny in-memory dataset and a task model that reads labels off the input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vcmbench.api.dataset import ArrayDataset, DatasetInfo, fingerprint_arrays
+from vcmbench.api.task import TaskModel
+
+
+class OracleTask(TaskModel):
+    """Predicts the label written into pixel [0, 0]: a perfect classifier for ``toy_dataset``."""
+
+    name = "oracle"
+
+    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
+        return np.array([int(np.asarray(x)[0, 0]) for x in inputs], dtype=np.int64)
+
+
+def make_toy_dataset(n: int = 40, num_classes: int = 4, seed: int = 0, split: str = "test") -> ArrayDataset:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, size=n)
+    images = rng.integers(0, 255, size=(n, 6, 6), dtype=np.uint8)
+    images[:, 0, 0] = labels
+    info = DatasetInfo(id="toy", split=split, num_classes=num_classes,
+                       fingerprint=fingerprint_arrays(images, labels), pixels_per_sample=36)
+    return ArrayDataset(info, images, labels)
+
+
+@pytest.fixture
+def toy_dataset() -> ArrayDataset:
+    return make_toy_dataset()
+
+
+@pytest.fixture
+def oracle_task() -> OracleTask:
+    return OracleTask()

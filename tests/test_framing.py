@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vcmbench.entropy.framing import pack_array, read_varint, unpack_array, write_varint
+from vcmbench.errors import BitstreamError
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1))
+def test_varint_round_trip(value):
+    data = write_varint(value)
+    assert read_varint(data) == (value, len(data))
+
+
+def test_varint_sizes_are_minimal():
+    assert len(write_varint(127)) == 1 and len(write_varint(128)) == 2 and len(write_varint(16383)) == 2
+
+
+def test_truncated_varint_is_an_error():
+    with pytest.raises(BitstreamError):
+        read_varint(write_varint(300)[:1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.int64])
+def test_array_round_trip_keeps_dtype_and_shape(dtype):
+    a = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+    b = unpack_array(pack_array(a))
+    assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b)
+
+
+def test_array_with_wrong_payload_length_is_an_error():
+    data = pack_array(np.zeros((4, 4), np.uint8))
+    with pytest.raises(BitstreamError):
+        unpack_array(data[:-1])
+    with pytest.raises(BitstreamError):
+        unpack_array(data + b"\0")
+    with pytest.raises(BitstreamError):
+        unpack_array(b"\xff\x01")
