@@ -1,3 +1,4 @@
 """Built-in codecs, one module per family. Importing this package registers them all."""
 
+import vcmbench.codecs.images  # noqa: F401
 from vcmbench.codecs import passthrough  # noqa: F401
