@@ -1,1 +1,3 @@
 """Built-in dataset adapters, one module per family. Importing this package registers them all."""
+
+import vcmbench.datasets.imagenet  # noqa: F401

@@ -1,1 +1,3 @@
 """Built-in task models and metrics. Importing this package registers them all."""
+
+import vcmbench.tasks.torchvision_models  # noqa: F401
