@@ -53,7 +53,8 @@ def write_imagenet(root: Path, layout: str = "folders", per_class: int = 4,
     for k, item in enumerate(images):
         folder = val / item.wnid if layout == "folders" else val
         folder.mkdir(parents=True, exist_ok=True)
-        picture(k, wnids.index(item.wnid)).convert(item.mode).save(folder / item.name, format="JPEG", quality=90)
+        image = picture(k, wnids.index(item.wnid)).convert(item.mode)
+        image.save(folder / item.name, format="JPEG", quality=90)
     if layout == "kaggle":
         rows = [f"{Path(i.name).stem},{i.wnid} 10 10 100 100 " for i in images]
         (root / "LOC_val_solution.csv").write_text("ImageId,PredictionString\n" + "\n".join(rows) + "\n")
