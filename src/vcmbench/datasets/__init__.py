@@ -1,3 +1,4 @@
 """Built-in dataset adapters, one module per family. Importing this package registers them all."""
 
 import vcmbench.datasets.imagenet  # noqa: F401
+import vcmbench.datasets.mnist  # noqa: F401

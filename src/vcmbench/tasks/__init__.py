@@ -1,3 +1,4 @@
 """Built-in task models and metrics. Importing this package registers them all."""
 
+import vcmbench.tasks.svm  # noqa: F401
 import vcmbench.tasks.torchvision_models  # noqa: F401
