@@ -1,4 +1,5 @@
 """Built-in codecs, one module per family. Importing this package registers them all."""
 
 import vcmbench.codecs.images  # noqa: F401
+import vcmbench.codecs.labels as labels  # noqa: F401
 from vcmbench.codecs import passthrough  # noqa: F401

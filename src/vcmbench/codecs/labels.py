@@ -1,0 +1,472 @@
+"""Classify-then-code: the encoder runs the task model and sends only the label (paper, section IV).
+
+These codecs are the achievability side of the rate-accuracy bound: with a classifier of
+accuracy a, sending its label losslessly costs about H(label) bits and keeps accuracy a;
+the lossy family trades accuracy for fewer bits. Every codec is a block codec (one bitstream
+per block of labels) because sub-byte codewords only pay off when many share a stream:
+
+    [varint sample count][side information, if any][payload, zero-padded to whole bytes]
+
+With ``block_size=1`` the count is known to be 1 and is not sent; the payload alone then
+shows the floor of one byte per sample that per-sample bitstreams impose.
+
+Side information the decoder could not know (a code or table built from the training-split
+prior) is sent inside the stream and counted. The number of classes K is part of the task,
+known to both ends, and is not sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import weakref
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from vcmbench.api.codec import BlockCodec, CodecContext, register_codec
+from vcmbench.api.task import TaskModel
+from vcmbench.entropy import ans
+from vcmbench.entropy.bitio import pack_fields, packed_size, unpack_fields
+from vcmbench.entropy.blockcode import block_payload_bits, decode_tuples, encode_tuples
+from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.entropy.huffman import CanonicalCode
+from vcmbench.errors import BitstreamError, UsageError
+
+PRIOR_SCALE = 4096  # resolution of a prior table sent as side information (weights 1..~4096, varints)
+_PREDICT_BATCH = 256
+
+
+# --- the encoder's classifier, run once per distinct block -----------------------------------------
+
+_prediction_cache: weakref.WeakKeyDictionary[TaskModel, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_CACHE_BLOCKS = 8
+
+
+def _digest(inputs: Sequence[Any]) -> str | None:
+    h = hashlib.sha256()
+    for x in inputs:
+        try:
+            a = np.ascontiguousarray(np.asarray(x))
+        except Exception:  # an input numpy cannot view: no caching
+            return None
+        if a.dtype == object:
+            return None
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def predict_labels(task_model: TaskModel, inputs: Sequence[Any], num_classes: int) -> np.ndarray:
+    """The task model's labels for ``inputs`` (batched), checked to lie in [0, K).
+
+    A small content-keyed cache lets the many operating points of the label codecs share one
+    classification of the same block: the classifier is the expensive part and its output does
+    not depend on the operating point.
+    """
+    key = _digest(inputs)
+    cache = _prediction_cache.setdefault(task_model, {})
+    if key is not None and key in cache:
+        return cache[key]
+    parts = [np.asarray(task_model.predict(list(inputs[i:i + _PREDICT_BATCH])), dtype=np.int64).reshape(-1)
+             for i in range(0, len(inputs), _PREDICT_BATCH)]
+    labels = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if len(labels) != len(inputs):
+        raise UsageError(f"task model {task_model.name!r}: {len(labels)} labels for {len(inputs)} inputs")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise UsageError(f"task model {task_model.name!r} predicted a label outside 0..{num_classes - 1}")
+    if key is not None:
+        if len(cache) >= _CACHE_BLOCKS:
+            cache.pop(next(iter(cache)))
+        cache[key] = labels
+    return labels
+
+
+# --- shared machinery ------------------------------------------------------------------------------
+
+
+def _uniform(num_classes: int) -> np.ndarray:
+    return np.full(num_classes, 1.0 / num_classes)
+
+
+class LabelCodec(BlockCodec):
+    """Base: run the classifier, frame the block, let the subclass code the label array."""
+
+    decodes_to = "label"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, block_size: int | None = None, **params: Any):
+        if block_size is not None and (not isinstance(block_size, int) or isinstance(block_size, bool)
+                                       or block_size < 1):
+            raise UsageError(f"block_size must be a positive integer or None, got {block_size!r}")
+        super().__init__(block_size=block_size, **params)
+        self._task_model: TaskModel | None = None
+        self._num_classes: int | None = None
+
+    # Setup ------------------------------------------------------------------------------------------
+    def prepare(self, ctx: CodecContext) -> None:
+        if ctx.num_classes < 2:
+            raise UsageError(f"label codecs need at least 2 classes, got {ctx.num_classes}")
+        self._task_model = ctx.task_model
+        self._num_classes = ctx.num_classes
+        self.prepare_code(ctx)
+
+    def prepare_code(self, ctx: CodecContext) -> None:
+        """Build whatever the code needs from the context (a prior, a code table)."""
+
+    @property
+    def num_classes(self) -> int:
+        if self._num_classes is None:
+            raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        return self._num_classes
+
+    def train_counts(self, ctx: CodecContext) -> np.ndarray:
+        counts = np.asarray(ctx.train_prior_counts, dtype=np.int64)
+        if counts.size != ctx.num_classes:
+            raise UsageError(f"codec {self.name!r} with prior='train' needs the training split's "
+                             f"class counts ({ctx.num_classes} of them); this suite has {counts.size}")
+        return counts
+
+    # The BlockCodec contract --------------------------------------------------------------------------
+    def encode_block(self, xs: Sequence[Any]) -> bytes:
+        if self._task_model is None:
+            raise UsageError(f"codec {self.name!r} classifies at the encoder: prepare(ctx) with a task model")
+        return self.encode_labels(predict_labels(self._task_model, xs, self.num_classes))
+
+    def decode_block(self, data: bytes) -> list[int]:
+        return self.decode_labels(data).tolist()
+
+    def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
+        if self._task_model is None:
+            return None
+        return self.ideal_bits(predict_labels(self._task_model, inputs, self.num_classes))
+
+    # Labels to bytes and back (also usable without a task model) ----------------------------------------
+    def encode_labels(self, labels: np.ndarray | Sequence[int]) -> bytes:
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise UsageError(f"labels must lie in 0..{self.num_classes - 1}")
+        if self.block_size is not None and len(labels) > self.block_size:
+            raise UsageError(f"{len(labels)} labels in a block of at most {self.block_size}")
+        if self.block_size == 1:
+            if len(labels) != 1:
+                raise UsageError("with block_size=1 every block holds exactly one label")
+            return self.encode_payload(labels)
+        return write_varint(len(labels)) + self.encode_payload(labels)
+
+    def decode_labels(self, data: bytes) -> np.ndarray:
+        if self.block_size == 1:
+            count, pos = 1, 0
+        else:
+            count, pos = read_varint(data)
+            if self.block_size is not None and count > self.block_size:
+                raise BitstreamError(f"corrupted bitstream (count {count} > block size {self.block_size})")
+        labels = self.decode_payload(data[pos:], count)
+        if len(labels) != count:  # a subclass bug, never a silent wrong list
+            raise BitstreamError(f"decoded {len(labels)} labels, header says {count}")
+        return labels
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        raise NotImplementedError
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def ideal_bits(self, labels: np.ndarray) -> float:
+        """The code's ideal length for these labels (no framing, no rounding): the labelled estimate."""
+        return len(labels) * math.log2(self.num_classes)
+
+
+# --- Methods 1 and 2: fixed-length codes -----------------------------------------------------------
+
+
+@register_codec("label-block")
+class LabelBlockCodec(LabelCodec):
+    """Method 2: n labels at a time in ceil(n·log2 K) bits (mixed-radix integer of the n-tuple).
+
+    The rate falls from ceil(log2 K) towards log2 K as n grows; for K = 10, n = 3 costs
+    10/3 ≈ 3.33 bits per label against the entropy 3.32.
+    """
+
+    description = "classify, then n labels per ceil(n·log2 K)-bit codeword (paper Method 2); lossless"
+
+    def __init__(self, n: int = 3, block_size: int | None = None):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise UsageError(f"tuple length n must be a positive integer, got {n!r}")
+        super().__init__(block_size=block_size, n=n)
+        self.n = n
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{"n": n} for n in (1, 2, 3, 6, 10)] + [{"n": 3, "block_size": 3}]
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        return encode_tuples(labels, self.num_classes, self.n)
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        expected = packed_size(block_payload_bits(count, self.num_classes, self.n), 1)
+        if len(data) != expected:
+            raise BitstreamError(f"payload is {len(data)} bytes, {count} labels need {expected}")
+        return decode_tuples(data, count, self.num_classes, self.n)
+
+
+@register_codec("label-fixed")
+class LabelFixedCodec(LabelBlockCodec):
+    """Method 1: every label in ceil(log2 K) bits, bit-packed (label-block with n = 1)."""
+
+    description = "classify, then a fixed-length ceil(log2 K)-bit label (paper Method 1); lossless"
+
+    def __init__(self, block_size: int | None = None):
+        LabelCodec.__init__(self, block_size=block_size)
+        self.n = 1
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{}, {"block_size": 1}, {"block_size": 8}]
+
+
+# --- Method 1a: Huffman -----------------------------------------------------------------------------
+
+PRIORS_FIXED = ("uniform", "train")
+
+
+def _check_prior(prior: str, allowed: Sequence[str]) -> None:
+    if prior not in allowed:
+        raise UsageError(f"prior must be one of {', '.join(repr(p) for p in allowed)}, got {prior!r}")
+
+
+@register_codec("label-huffman")
+class LabelHuffmanCodec(LabelCodec):
+    """Method 1a: an optimal prefix code built from a prior over the classes.
+
+    ``prior="uniform"``: the code follows from K alone (for K = 10: 3.4 bits per label).
+    ``prior="train"``: built from the training split's class counts (+1, so every class stays
+    codable); its code lengths are sent in the header (a width byte, then K lengths) and counted.
+    """
+
+    description = "classify, then an optimal Huffman code over the labels (paper Method 1a); lossless"
+
+    def __init__(self, prior: str = "uniform", block_size: int | None = None):
+        _check_prior(prior, PRIORS_FIXED)
+        super().__init__(block_size=block_size, prior=prior)
+        self.prior = prior
+        self._code: CanonicalCode | None = None
+        self._side_info = b""
+        self._probabilities: np.ndarray | None = None
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{"prior": "uniform"}, {"prior": "train"}, {"prior": "uniform", "block_size": 1}]
+
+    def prepare_code(self, ctx: CodecContext) -> None:
+        if self.prior == "uniform":
+            weights = np.ones(ctx.num_classes)
+            self._code = CanonicalCode.from_weights(weights.tolist())
+            self._side_info = b""
+        else:
+            weights = self.train_counts(ctx) + 1
+            self._code = CanonicalCode.from_weights(weights.tolist())
+            self._side_info = self._lengths_header(self._code.lengths)
+        self._probabilities = weights / weights.sum()
+
+    @staticmethod
+    def _lengths_header(lengths: Sequence[int]) -> bytes:
+        width = max(lengths).bit_length()
+        return bytes([width]) + pack_fields(np.asarray(lengths, dtype=np.int64), width)
+
+    def _read_code(self, data: bytes) -> tuple[CanonicalCode, int]:
+        if self.prior == "uniform":
+            assert self._code is not None
+            return self._code, 0
+        if not data:
+            raise BitstreamError("truncated bitstream (missing code-length table)")
+        width = data[0]
+        size = packed_size(self.num_classes, width)
+        if not 1 <= width <= 6 or len(data) < 1 + size:
+            raise BitstreamError("corrupted or truncated code-length table")
+        lengths = unpack_fields(data[1:1 + size], self.num_classes, width)
+        return CanonicalCode(tuple(int(v) for v in lengths)), 1 + size
+
+    @property
+    def code(self) -> CanonicalCode:
+        if self._code is None:
+            raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        return self._code
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        return self._side_info + self.code.encode(labels)
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        code, pos = self._read_code(data)
+        if count > 8 * (len(data) - pos):  # every codeword has at least one bit
+            raise _does_not_fit(count, len(data) - pos)
+        return code.decode(data[pos:], count)
+
+    def ideal_bits(self, labels: np.ndarray) -> float:
+        assert self._probabilities is not None
+        return float(-np.log2(self._probabilities[labels]).sum())
+
+
+# --- entropy coding with ANS ------------------------------------------------------------------------
+
+
+def quantize_prior(counts: np.ndarray, scale: int = PRIOR_SCALE) -> np.ndarray:
+    """Integer weights ≥ 1 proportional to the counts: a table cheap to send, never zero."""
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return np.ones(len(counts), dtype=np.int64)
+    return np.maximum(1, np.rint(counts / total * scale)).astype(np.int64)
+
+
+def _read_weights(data: bytes, num_classes: int) -> tuple[np.ndarray, int]:
+    weights, pos = [], 0
+    for _ in range(num_classes):
+        w, pos = read_varint(data, pos)
+        if w < 1:
+            raise BitstreamError("corrupted bitstream (zero weight in the prior table)")
+        weights.append(w)
+    return np.asarray(weights, dtype=np.int64), pos
+
+
+def _write_weights(weights: np.ndarray) -> bytes:
+    return b"".join(write_varint(int(w)) for w in weights)
+
+
+def _does_not_fit(count: int, payload_bytes: int) -> BitstreamError:
+    return BitstreamError(f"corrupted bitstream ({count} labels cannot fit in {payload_bytes} bytes)")
+
+
+def _iid_count_fits(count: int, probabilities: np.ndarray, payload_bytes: int) -> bool:
+    """Even the likeliest symbol costs -log2 p_max bits; a header claiming more symbols is corrupt."""
+    min_bits = -math.log2(float(probabilities.max() / probabilities.sum()))
+    return count * min_bits * 0.99 <= 8 * payload_bytes + 64
+
+
+@register_codec("label-ans")
+class LabelAnsCodec(LabelCodec):
+    """The label stream entropy-coded with ANS (constriction) over a categorical model.
+
+    ``prior="uniform"``: log2 K bits per label, no side information.
+    ``prior="train"``: the training-split prior, quantised to integer weights (sum ≈ 4096) and
+    sent as K varints in the header (counted).
+    ``prior="adaptive"``: Krichevsky–Trofimov counts updated label by label at both ends, so it
+    learns the block's own distribution and needs no side information.
+    """
+
+    description = "classify, then ANS-coded labels (uniform / train / adaptive prior); lossless"
+
+    def __init__(self, prior: str = "adaptive", block_size: int | None = None):
+        _check_prior(prior, ("uniform", "train", "adaptive"))
+        super().__init__(block_size=block_size, prior=prior)
+        self.prior = prior
+        self._weights: np.ndarray | None = None
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{"prior": "uniform"}, {"prior": "train"}, {"prior": "adaptive"},
+                {"prior": "adaptive", "block_size": 100}, {"prior": "uniform", "block_size": 1}]
+
+    def prepare_code(self, ctx: CodecContext) -> None:
+        if self.prior == "train":
+            self._weights = quantize_prior(self.train_counts(ctx))
+        else:
+            self._weights = np.ones(ctx.num_classes, dtype=np.int64)
+
+    def _probabilities(self, weights: np.ndarray) -> np.ndarray:
+        return weights / weights.sum()
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        assert self._weights is not None
+        if self.prior == "adaptive":
+            return ans.encode_adaptive(labels, self.num_classes)
+        side = _write_weights(self._weights) if self.prior == "train" else b""
+        return side + ans.encode_iid(labels, self._probabilities(self._weights))
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        if self._weights is None:
+            raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        if self.prior == "adaptive":
+            shortest = ans.adaptive_code_length(np.zeros(count, dtype=np.int64), self.num_classes)
+            if shortest > 8 * len(data) + 64:
+                raise _does_not_fit(count, len(data))
+            return ans.decode_adaptive(data, self.num_classes, count)
+        weights, pos = _read_weights(data, self.num_classes) if self.prior == "train" else (self._weights, 0)
+        probabilities = self._probabilities(weights)
+        if not _iid_count_fits(count, probabilities, len(data) - pos):
+            raise _does_not_fit(count, len(data) - pos)
+        return ans.decode_iid(data[pos:], probabilities, count)
+
+    def ideal_bits(self, labels: np.ndarray) -> float:
+        assert self._weights is not None
+        if self.prior == "adaptive":
+            return ans.adaptive_code_length(labels, self.num_classes)
+        return float(-np.log2(self._probabilities(self._weights)[labels]).sum())
+
+
+# --- a lossy family -----------------------------------------------------------------------------------
+
+
+@register_codec("label-lossy")
+class LabelLossyCodec(LabelCodec):
+    """Send the labels of a fraction f of each block; the decoder guesses the mode for the rest.
+
+    The first round(f·n) labels of a block are entropy-coded (ANS, uniform or training prior);
+    the others decode as the prior's most probable class, so there is nothing to signal about
+    which samples were sent. Its rate is f·H and its accuracy f·a + (1 − f)·P(mode is right):
+    the time-sharing line between the zero-rate point (always answer the mode) and lossless
+    label coding. Any time-sharing of two achievable points is achievable, and R(D) is convex,
+    so this chord lies above the bound and touches it only at its ends: the gap it leaves in
+    between is exactly what block lossy coding (a vector quantiser over label tuples) could
+    still win. It is the simplest scheme that spans the whole accuracy range, which makes it the
+    reference curve for label-level rate-accuracy trade-offs. Sending more never loses accuracy:
+    a sent label replaces a guess.
+    """
+
+    description = "classify, then send a fraction f of the labels, guess the mode for the rest; lossy"
+
+    def __init__(self, fraction: float = 0.5, prior: str = "uniform", block_size: int | None = None):
+        if not isinstance(fraction, int | float) or not 0.0 <= float(fraction) <= 1.0:
+            raise UsageError(f"fraction must be a number in [0, 1], got {fraction!r}")
+        _check_prior(prior, PRIORS_FIXED)
+        super().__init__(block_size=block_size, fraction=fraction, prior=prior)
+        self.fraction = float(fraction)
+        self.prior = prior
+        self._weights: np.ndarray | None = None
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{"fraction": f} for f in (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)]
+
+    def prepare_code(self, ctx: CodecContext) -> None:
+        if self.prior == "train":
+            self._weights = quantize_prior(self.train_counts(ctx))
+        else:
+            self._weights = np.ones(ctx.num_classes, dtype=np.int64)
+
+    def sent(self, count: int) -> int:
+        """How many labels of a block of ``count`` are sent (both ends compute it)."""
+        return math.floor(self.fraction * count + 0.5)
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        assert self._weights is not None
+        side = _write_weights(self._weights) if self.prior == "train" else b""
+        return side + ans.encode_iid(labels[: self.sent(len(labels))], self._weights / self._weights.sum())
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        if self._weights is None:
+            raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        weights, pos = _read_weights(data, self.num_classes) if self.prior == "train" else (self._weights, 0)
+        probabilities = weights / weights.sum()
+        sent = self.sent(count)
+        if not _iid_count_fits(sent, probabilities, len(data) - pos):
+            raise _does_not_fit(sent, len(data) - pos)
+        out = np.full(count, int(np.argmax(weights)), dtype=np.int64)
+        out[:sent] = ans.decode_iid(data[pos:], probabilities, sent)
+        return out
+
+    def ideal_bits(self, labels: np.ndarray) -> float:
+        assert self._weights is not None
+        p = self._weights / self._weights.sum()
+        return float(-np.log2(p[labels[: self.sent(len(labels))]]).sum())
