@@ -1,0 +1,200 @@
+"""What every learned codec shares: checkpoint lookup or training, and the two granularities.
+
+A learned codec family (entropic student, split feature) says how to build, train and run its
+network; this module turns that into a per-sample codec (one compressai string per sample,
+shapes in a tiny header) and a block codec (one string for a whole block), both on the same
+trained weights, so their difference in rate is purely the cost of per-sample streams.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from vcmbench.api.codec import BlockCodec, Codec, CodecContext, SampleCodec
+from vcmbench.codecs.learned.checkpoints import (
+    cache_folder,
+    checkpoint_name,
+    find_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from vcmbench.codecs.learned.entropy_model import LatentCoder, coder_free_state, tighten_tails
+from vcmbench.errors import DataError, UsageError
+
+CHUNK = 256  # samples per forward pass when encoding or decoding
+
+
+class LearnedCodec(Codec):
+    """A codec whose transforms and entropy model are trained; one instance is one trained point."""
+
+    family: ClassVar[str] = "?"  # checkpoint family: the per-sample and block variants share weights
+    defaults: ClassVar[dict[str, Any]] = {}  # every training/architecture parameter with its default
+    needs_beta: ClassVar[bool] = False  # operating points are set by beta (the rate/task trade-off)
+
+    def __init__(self, **params: Any):
+        unknown = sorted(set(params) - set(self.defaults) - {"block_size"})
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; known: "
+                            f"{', '.join(sorted(self.defaults))}")
+        if self.needs_beta and "beta" not in params:
+            raise TypeError("the parameter beta (rate vs task trade-off) is required")
+        super().__init__(**params)
+        self.settings: dict[str, Any] = {**self.defaults,
+                                         **{k: v for k, v in params.items() if k != "block_size"}}
+        self.validate()
+        self.model: nn.Module | None = None
+        self.coder: LatentCoder | None = None
+
+    # -- what a family provides ------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise UsageError for parameter values that make no sense."""
+        beta = self.settings.get("beta")
+        if self.needs_beta and (isinstance(beta, bool) or not isinstance(beta, int | float)
+                                or not math.isfinite(beta) or beta <= 0):
+            raise UsageError(f"{self.family}: beta must be a positive number, got {beta!r}")
+        epochs = self.settings.get("epochs", 1)
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise UsageError(f"{self.family}: epochs must be a positive integer, got {epochs!r}")
+
+    def checkpoint_config(self, ctx: CodecContext) -> dict[str, Any]:
+        """Everything the trained weights depend on; its hash names the checkpoint."""
+        raise NotImplementedError
+
+    def build_model(self, ctx: CodecContext, config: dict[str, Any]) -> nn.Module:
+        """The untrained network (with an ``EntropyBottleneck`` as ``.bottleneck``)."""
+        raise NotImplementedError
+
+    def fit(self, model: nn.Module, ctx: CodecContext, *, progress: bool, resume: bool,
+            partial_path: Path, partial_config: dict[str, Any]) -> dict[str, Any]:
+        """Train ``model`` in place; return a JSON-able summary (final losses, estimated bits)."""
+        raise NotImplementedError
+
+    def latents(self, xs: Sequence[Any]) -> torch.Tensor:
+        """Unquantised latents N×C×H×W of a batch of task inputs."""
+        raise NotImplementedError
+
+    def outputs(self, y_hat: torch.Tensor) -> list[Any]:
+        """Decoded latents N×C×H×W to one decoded output per sample (label or features)."""
+        raise NotImplementedError
+
+    # -- getting ready ---------------------------------------------------------------------
+    def prepare(self, ctx: CodecContext) -> None:
+        """Load the checkpoint trained for this exact configuration, or train and save it."""
+        config = self.checkpoint_config(ctx)
+        path = find_checkpoint(config, ctx.cache_dir)
+        if path is None:
+            target = cache_folder(ctx.cache_dir) / checkpoint_name(config)
+            print(f"{self.name}: no checkpoint for {self.params} at {target}; training it now "
+                  f"(or run `vcmbench train {self.family}` first)", file=sys.stderr)
+            path = self.train(ctx, progress=True)
+        self.load(path, ctx, config)
+
+    def train(self, ctx: CodecContext, *, progress: bool = True, resume: bool = False,
+              force: bool = False) -> Path:
+        """Train this configuration and save its checkpoint in the cache; return the path."""
+        config = self.checkpoint_config(ctx)
+        target = cache_folder(ctx.cache_dir) / checkpoint_name(config)
+        if target.is_file() and not force:
+            return target
+        torch.manual_seed(ctx.seed)
+        model = self.build_model(ctx, config)
+        partial = target.with_suffix(".partial.pt")
+        summary = self.fit(model, ctx, progress=progress, resume=resume, partial_path=partial,
+                           partial_config={**config, "partial": True})
+        tighten_tails(model.bottleneck)
+        save_checkpoint(target, config, {"model": coder_free_state(model.state_dict())}, summary)
+        partial.unlink(missing_ok=True)
+        return target
+
+    def load(self, path: Path, ctx: CodecContext, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Attach the weights of a checkpoint, refusing one trained for another configuration."""
+        config = config or self.checkpoint_config(ctx)
+        payload = load_checkpoint(path, config)
+        model = self.build_model(ctx, config)
+        state = payload["state"].get("model")
+        if not isinstance(state, dict):
+            raise DataError(f"checkpoint {path} has no model weights")
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:
+            raise DataError(f"checkpoint {path} does not fit the network: {str(exc).splitlines()[0]}") from exc
+        missing = list(coder_free_state(dict.fromkeys(missing)))  # rebuilt CDF tables are not missing
+        if missing or unexpected:
+            raise DataError(f"checkpoint {path} does not fit the network (missing {missing[:3]}, "
+                            f"unexpected {list(unexpected)[:3]})")
+        self.attach(model)
+        return payload
+
+    def attach(self, model: nn.Module) -> None:
+        """Use ``model`` (trained, or random for throughput tests) for coding."""
+        self.model = model.cpu().eval()
+        self.coder = LatentCoder(model.bottleneck)
+
+    def _coder(self) -> LatentCoder:
+        if self.coder is None:
+            raise UsageError(f"{self.name}: not prepared (call prepare(ctx) to load or train weights)")
+        return self.coder
+
+    @torch.no_grad()
+    def _latents_chunked(self, xs: Sequence[Any]) -> torch.Tensor:
+        return torch.cat([self.latents(xs[i:i + CHUNK]) for i in range(0, len(xs), CHUNK)])
+
+    @torch.no_grad()
+    def _outputs_chunked(self, y_hat: torch.Tensor) -> list[Any]:
+        out: list[Any] = []
+        for i in range(0, len(y_hat), CHUNK):
+            out.extend(self.outputs(y_hat[i:i + CHUNK]))
+        return out
+
+    def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
+        """The entropy model's likelihood estimate of the payload bits (framing excluded)."""
+        return self._coder().estimate_bits(self._latents_chunked(list(inputs)))
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{}]
+
+
+class LearnedSampleCodec(LearnedCodec, SampleCodec):
+    """One compressai string per sample, behind a two-varint shape header."""
+
+    def encode(self, x: Any) -> bytes:
+        return self.encode_batch([x])[0]
+
+    def encode_batch(self, xs: Sequence[Any]) -> list[bytes]:
+        return self._coder().encode_samples(self._latents_chunked(list(xs)))
+
+    def decode(self, data: bytes) -> Any:
+        return self.decode_batch([data])[0]
+
+    def decode_batch(self, streams: Sequence[bytes]) -> list[Any]:
+        coder = self._coder()
+        latents = [coder.decode_sample(s) for s in streams]
+        if len({tuple(t.shape) for t in latents}) > 1:  # differently sized inputs: no stacking
+            return [self._outputs_chunked(t[None])[0] for t in latents]
+        return self._outputs_chunked(torch.stack(latents))
+
+
+class LearnedBlockCodec(LearnedCodec, BlockCodec):
+    """The latents of a whole block in one compressai string, behind one small header."""
+
+    def encode_block(self, xs: Sequence[Any]) -> bytes:
+        return self._coder().encode_block(self._latents_chunked(list(xs)))
+
+    def decode_block(self, data: bytes) -> list[Any]:
+        return self._outputs_chunked(self._coder().decode_block(data))
+
+
+def input_fingerprint(ctx: CodecContext) -> str:
+    """The training data's identity; training without data is refused with what to do."""
+    if ctx.train is None:
+        raise DataError("training a learned codec needs the suite's training split "
+                        "(the suite has train_split: null)")
+    return ctx.train.info.fingerprint

@@ -1,0 +1,149 @@
+"""Real bitstreams from a compressai ``EntropyBottleneck``: per-sample strings and whole blocks.
+
+compressai returns strings and leaves the shape to the caller; here the shape travels inside
+the bitstream and is counted. Two framings:
+
+* sample: ``varint H, varint W, rANS words`` - one stream per latent tensor (C×H×W).
+* block: ``magic, varint N, varint H, varint W, crc32, rANS words`` - the latents of N samples
+  laid side by side as one 1×C×(N·H)×W tensor, so the coder's fixed cost (its 64-bit state
+  flush, the header) is paid once per block instead of once per sample.
+
+compressai's C++ decoder trusts its input, so every length and shape is validated before it
+runs, the payload is zero-padded past the furthest word a decode can read, and block
+streams carry a CRC: a damaged stream raises BitstreamError instead of reading out of bounds.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import torch
+from compressai.entropy_models import EntropyBottleneck
+
+from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.errors import BitstreamError
+
+BLOCK_MAGIC = 0xB7
+_WORD = 4  # compressai's rANS coder emits 32-bit words
+_MIN_PAYLOAD = 2 * _WORD  # the flushed 64-bit coder state
+_MAX_SYMBOLS = 1 << 28  # refuse headers that would make the decoder allocate absurd tensors
+_CODER_BUFFERS = ("_offset", "_quantized_cdf", "_cdf_length")
+
+
+def coder_free_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict without the CDF tables ``update()`` rebuilds (they change size, so don't load)."""
+    return {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] not in _CODER_BUFFERS}
+
+
+def tighten_tails(bottleneck: EntropyBottleneck) -> None:
+    """Re-find the tail quantiles by bisection, keeping the medians (the quantisation grid) fixed.
+
+    The aux loss converges slowly; exact tails make the CDF tables no wider than needed.
+    """
+    with torch.no_grad():
+        medians = bottleneck.quantiles[:, :, 1].clone()
+        bottleneck._update_quantiles()
+        bottleneck.quantiles[:, :, 1] = medians
+
+
+class LatentCoder:
+    """Entropy-codes latents (N×C×H×W) with a trained, ``update()``-d EntropyBottleneck."""
+
+    def __init__(self, bottleneck: EntropyBottleneck):
+        bottleneck.eval()
+        bottleneck.update(force=True)
+        self.bottleneck = bottleneck
+        self.channels = int(bottleneck.channels)
+
+    # -- what the decoder reproduces -------------------------------------------------------
+    @torch.no_grad()
+    def quantize(self, y: torch.Tensor) -> torch.Tensor:
+        """The latents the decoder will see: rounded on the grid offset by the learned medians."""
+        medians = self.bottleneck._get_medians().reshape(1, -1, 1, 1).to(y)
+        return self.bottleneck.quantize(y, "dequantize", medians)
+
+    @torch.no_grad()
+    def estimate_bits(self, y: torch.Tensor) -> float:
+        """The model's own rate estimate, -log2 of the quantised latents' likelihoods (no framing)."""
+        _, likelihoods = self.bottleneck(self._check(y), training=False)
+        return float(-torch.log2(likelihoods).sum())
+
+    # -- per sample ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_samples(self, y: torch.Tensor) -> list[bytes]:
+        """One self-describing stream per sample of ``y`` (N×C×H×W)."""
+        y = self._check(y)
+        header = write_varint(y.shape[2]) + write_varint(y.shape[3])
+        return [header + s for s in self.bottleneck.compress(y.float().cpu())]
+
+    @torch.no_grad()
+    def decode_sample(self, data: bytes) -> torch.Tensor:
+        """One stream back to its quantised latents (C×H×W)."""
+        height, pos = read_varint(data, 0)
+        width, pos = read_varint(data, pos)
+        payload = data[pos:]
+        self._check_shape(1, height, width)
+        self._check_payload(payload)
+        return self._decompress(payload, 1, height, width)[0]
+
+    # -- block ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def encode_block(self, y: torch.Tensor) -> bytes:
+        """All samples of ``y`` (N×C×H×W) as one stream."""
+        y = self._check(y)
+        n, c, h, w = y.shape
+        side_by_side = y.float().cpu().permute(1, 0, 2, 3).reshape(1, c, n * h, w)
+        (payload,) = self.bottleneck.compress(side_by_side)
+        header = bytes([BLOCK_MAGIC]) + write_varint(n) + write_varint(h) + write_varint(w)
+        return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
+
+    @torch.no_grad()
+    def decode_block(self, data: bytes) -> torch.Tensor:
+        """A block stream back to its quantised latents (N×C×H×W)."""
+        if not data or data[0] != BLOCK_MAGIC:
+            raise BitstreamError("not a learned-codec block stream (bad magic byte)")
+        n, pos = read_varint(data, 1)
+        h, pos = read_varint(data, pos)
+        w, pos = read_varint(data, pos)
+        if len(data) < pos + 4:
+            raise BitstreamError("truncated block stream (no checksum)")
+        header, crc, payload = data[:pos], data[pos:pos + 4], data[pos + 4:]
+        if zlib.crc32(header + payload).to_bytes(4, "little") != crc:
+            raise BitstreamError("corrupted or truncated block stream (checksum mismatch)")
+        self._check_shape(n, h, w)
+        self._check_payload(payload)
+        flat = self._decompress(payload, 1, n * h, w)
+        return flat.reshape(self.channels, n, h, w).permute(1, 0, 2, 3).contiguous()
+
+    # -- checks ----------------------------------------------------------------------------------
+    def _check(self, y: torch.Tensor) -> torch.Tensor:
+        if y.ndim != 4 or y.shape[1] != self.channels:
+            raise ValueError(f"latents must be N×{self.channels}×H×W, got {tuple(y.shape)}")
+        if y.numel() and not torch.isfinite(y).all():
+            raise ValueError("latents contain NaN or infinity")
+        return y
+
+    def _check_shape(self, n: int, h: int, w: int) -> None:
+        if min(n, h, w) < 1 or n * h * w * self.channels > _MAX_SYMBOLS:
+            raise BitstreamError(f"corrupted stream header (shape {n}×{self.channels}×{h}×{w})")
+
+    @staticmethod
+    def _check_payload(payload: bytes) -> None:
+        if len(payload) < _MIN_PAYLOAD or len(payload) % _WORD:
+            raise BitstreamError(f"truncated or corrupted payload ({len(payload)} bytes; the entropy "
+                                 f"coder writes whole 32-bit words, at least {_MIN_PAYLOAD} bytes)")
+
+    def _decompress(self, payload: bytes, n: int, h: int, w: int) -> torch.Tensor:
+        # A decode renormalises at most once per symbol: padding that many words keeps a damaged
+        # payload's reads inside the buffer.
+        padding = bytes(_WORD * (n * h * w * self.channels + 16))
+        out = self.bottleneck.decompress([payload + padding], (h, w))
+        if not torch.isfinite(out).all() or out.abs().max() > 2.0 ** 24:
+            raise BitstreamError("corrupted payload (decoded latents out of range)")
+        return out
+
+
+def bits_from_likelihoods(likelihoods: torch.Tensor) -> torch.Tensor:
+    """Differentiable rate: total -log2 likelihood (the training-time estimate of H(Y))."""
+    return -torch.log(likelihoods).sum() / math.log(2)
