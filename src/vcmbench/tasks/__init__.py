@@ -1,4 +1,5 @@
 """Built-in task models and metrics. Importing this package registers them all."""
 
+import vcmbench.tasks.mnist_cnn  # noqa: F401
 import vcmbench.tasks.svm  # noqa: F401
 import vcmbench.tasks.torchvision_models  # noqa: F401
