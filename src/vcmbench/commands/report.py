@@ -38,8 +38,8 @@ def _levels(text: str | None) -> tuple[float, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = find_records(args.paths)
     levels = _levels(args.levels)
+    records = find_records(args.paths)
     if args.json:
         print(json.dumps(to_json(point_gaps(records), gaps_at_levels(records, levels)), indent=2))
         if args.plot:
