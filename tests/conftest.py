@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vcmbench.api.dataset import ArrayDataset, DatasetInfo, fingerprint_arrays
+from vcmbench.api.record import CodecRef, DatasetRef, Metrics, Provenance, ResultRecord, TaskRef
 from vcmbench.api.task import TaskModel
 
 
@@ -29,6 +30,21 @@ def make_toy_dataset(n: int = 40, num_classes: int = 4, seed: int = 0, split: st
     info = DatasetInfo(id="toy", split=split, num_classes=num_classes,
                        fingerprint=fingerprint_arrays(images, labels), pixels_per_sample=36)
     return ArrayDataset(info, images, labels)
+
+
+def make_record(**metric_overrides) -> ResultRecord:
+    metrics = dict(accuracy=0.75, correct=3, samples=4, bits_total=16, bits_per_sample=4.0, blocks=1,
+                   encode_seconds=0.1, decode_seconds=0.1)
+    metrics.update(metric_overrides)
+    return ResultRecord(
+        suite="toy",
+        dataset=DatasetRef(id="toy", split="test", fingerprint="abc", num_classes=2, samples=4,
+                           prior_counts=[2, 2]),
+        task_model=TaskRef(id="oracle", version="1", params={}, reference_accuracy=1.0),
+        codec=CodecRef(name="c", version="1", params={"q": 1}, granularity="block", decodes_to="label"),
+        provenance=Provenance.collect("cpu", 0),
+        metrics=Metrics(**metrics),
+    )
 
 
 @pytest.fixture

@@ -5,35 +5,15 @@ import os
 
 import pytest
 
+from conftest import make_record
 from vcmbench.api.record import (
     SCHEMA_VERSION,
-    CodecRef,
-    DatasetRef,
-    Metrics,
-    Provenance,
     RecordError,
-    ResultRecord,
     read_record,
     validate,
     write_json_atomic,
     write_record,
 )
-
-
-def make_record(**metric_overrides) -> ResultRecord:
-    metrics = dict(accuracy=0.75, correct=3, samples=4, bits_total=16, bits_per_sample=4.0, blocks=1,
-                   encode_seconds=0.1, decode_seconds=0.1)
-    metrics.update(metric_overrides)
-    return ResultRecord(
-        suite="toy",
-        dataset=DatasetRef(id="toy", split="test", fingerprint="abc", num_classes=2, samples=4,
-                           prior_counts=[2, 2]),
-        task_model=__import__("vcmbench.api.record", fromlist=["TaskRef"]).TaskRef(
-            id="oracle", version="1", params={}, reference_accuracy=1.0),
-        codec=CodecRef(name="c", version="1", params={"q": 1}, granularity="block", decodes_to="label"),
-        provenance=Provenance.collect("cpu", 0),
-        metrics=Metrics(**metrics),
-    )
 
 
 def test_round_trip_through_disk(tmp_path):

@@ -5,8 +5,8 @@ import math
 from dataclasses import replace
 
 import pytest
-from test_record import make_record
 
+from conftest import make_record
 from vcmbench.api.record import Metrics, write_record
 from vcmbench.cli import main
 from vcmbench.report.gaps import gaps_at_levels, point_gaps
