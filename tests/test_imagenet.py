@@ -125,6 +125,21 @@ def test_registered_factory_and_a_missing_root(tmp_path, tree):
         factory("test", tree)
 
 
+def test_a_root_without_a_split_folder_is_explained(tmp_path):
+    (tmp_path / "ILSVRC2012_devkit_t12").mkdir()
+    with pytest.raises(DataError, match=rf"no val/ folder in {tmp_path}; expected DIR/val/<wnid>"):
+        open_imagenet(tmp_path)
+
+
+def test_an_unreadable_folder_is_named(tree, monkeypatch):
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(DataError, match=rf"{tree / 'val'}: cannot be read \(Permission denied\)"):
+        open_imagenet(tree)
+
+
 def _broken_copy(tree: Path, tmp_path: Path) -> Path:
     shutil.copytree(tree, tmp_path / "copy")
     return tmp_path / "copy"

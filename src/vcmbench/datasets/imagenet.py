@@ -123,7 +123,7 @@ def find_split_dir(root: Path, split: str) -> Path:
     for candidate in (root / split, root / "ILSVRC" / "Data" / "CLS-LOC" / split):
         if candidate.is_dir():
             return candidate
-    if root.name == split or _images(root) or _class_dirs(root):
+    if root.name == split or _images(root) or any(WNID.fullmatch(d.name) for d in _class_dirs(root)):
         return root
     raise DataError(f"no {split}/ folder in {root}; {LAYOUT}. {OBTAIN}")
 
@@ -264,7 +264,19 @@ def open_imagenet(data_root: Path | str, split: str = "val", *, num_classes: int
     """Index an ImageNet split on disk (no pixels read yet); DataError says what is missing and where."""
     if split not in FULL_SIZES:
         raise DataError(f"ImageNet split {split!r}: labels are public for 'val' and 'train' only")
+    if not 0 < crop <= resize:
+        raise DataError(f"ImageNet preprocessing needs 0 < crop <= resize, got crop={crop} resize={resize}")
     root = Path(data_root).expanduser()
+    try:
+        files, labels, wnids = _index_split(root, split)
+    except OSError as exc:  # unreadable folders: a permissions or mount problem, named
+        raise DataError(f"{exc.filename or root}: cannot be read ({exc.strerror or exc})") from exc
+    order = sorted(range(len(files)), key=lambda i: (files[i].name, str(files[i])))
+    return ImageNetDataset([files[i] for i in order], [labels[i] for i in order], wnids, split,
+                           num_classes=num_classes, resize=resize, crop=crop)
+
+
+def _index_split(root: Path, split: str) -> tuple[list[Path], list[int], list[str]]:
     split_dir = find_split_dir(root, split)
     images, folders = _images(split_dir), _class_dirs(split_dir)
     if images and folders:
@@ -273,14 +285,10 @@ def open_imagenet(data_root: Path | str, split: str = "val", *, num_classes: int
         raise DataError(f"{split_dir} holds no images; {LAYOUT}. {OBTAIN}")
     mapping = _find(_label_dirs(root, split_dir), KAGGLE_SYNSETS)
     if folders:
-        files, labels, wnids = _class_folder_samples(folders, mapping)
-    elif split != "val":
+        return _class_folder_samples(folders, mapping)
+    if split != "val":
         raise DataError(f"{split_dir}: a flat {split} folder has no standard label file; use <wnid>/ folders")
-    else:
-        files, labels, wnids = _flat_samples(root, split_dir, images, mapping)
-    order = sorted(range(len(files)), key=lambda i: (files[i].name, str(files[i])))
-    return ImageNetDataset([files[i] for i in order], [labels[i] for i in order], wnids, split,
-                           num_classes=num_classes, resize=resize, crop=crop)
+    return _flat_samples(root, split_dir, images, mapping)
 
 
 @register_dataset("imagenet")
