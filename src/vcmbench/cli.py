@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-COMMANDS = ("codecs", "run", "report")
+COMMANDS = ("codecs", "run", "report", "train")
 
 
 class _OneLineParser(argparse.ArgumentParser):

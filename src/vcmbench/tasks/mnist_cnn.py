@@ -153,7 +153,8 @@ class MnistCNN(TaskModel):
         return logits.argmax(1).numpy().astype(np.int64)
 
 
-def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, _: float) -> tuple[torch.Tensor, dict[str, float]]:
+def _cross_entropy(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   _: float) -> tuple[torch.Tensor, dict[str, float]]:
     logits = model(x)
     loss = nn.functional.cross_entropy(logits, y)
     return loss, {"accuracy": float((logits.argmax(1) == y).float().mean())}

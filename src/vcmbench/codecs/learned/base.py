@@ -101,8 +101,9 @@ class LearnedCodec(Codec):
         """Train this configuration and save its checkpoint in the cache; return the path."""
         config = self.checkpoint_config(ctx)
         target = cache_folder(ctx.cache_dir) / checkpoint_name(config)
-        if target.is_file() and not force:
-            return target
+        existing = find_checkpoint(config, ctx.cache_dir)
+        if existing is not None and not force:
+            return existing
         torch.manual_seed(ctx.seed)
         model = self.build_model(ctx, config)
         partial = target.with_suffix(".partial.pt")
@@ -124,7 +125,8 @@ class LearnedCodec(Codec):
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:
-            raise DataError(f"checkpoint {path} does not fit the network: {str(exc).splitlines()[0]}") from exc
+            first_line = str(exc).splitlines()[0]
+            raise DataError(f"checkpoint {path} does not fit the network: {first_line}") from exc
         missing = list(coder_free_state(dict.fromkeys(missing)))  # rebuilt CDF tables are not missing
         if missing or unexpected:
             raise DataError(f"checkpoint {path} does not fit the network (missing {missing[:3]}, "

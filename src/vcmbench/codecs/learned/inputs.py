@@ -45,7 +45,8 @@ def to_image_batch(xs: Sequence[Any], channels: int) -> torch.Tensor:
     return batch
 
 
-def dataset_tensors(dataset: Any, channels: int, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def dataset_tensors(dataset: Any, channels: int,
+                    limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A whole (small) split in memory: images N×channels×H×W in [0, 1] and int64 labels."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
     images = torch.cat([to_image_batch(dataset.inputs(range(i, min(n, i + 1024))), channels)

@@ -21,7 +21,12 @@ from torch import nn
 
 from vcmbench.api.codec import CodecContext, register_codec
 from vcmbench.api.task import TaskModel
-from vcmbench.codecs.learned.base import LearnedBlockCodec, LearnedCodec, LearnedSampleCodec, input_fingerprint
+from vcmbench.codecs.learned.base import (
+    LearnedBlockCodec,
+    LearnedCodec,
+    LearnedSampleCodec,
+    input_fingerprint,
+)
 from vcmbench.codecs.learned.entropy_model import bits_from_likelihoods
 from vcmbench.codecs.learned.training import TrainSettings, train
 from vcmbench.errors import UsageError
@@ -72,16 +77,17 @@ class SplitFeature(LearnedCodec):
     def validate(self) -> None:
         super().validate()
         step = self.settings["step"]
-        if isinstance(step, bool) or not isinstance(step, int | float) or not step > 0 or step == float("inf"):
+        if isinstance(step, bool) or not isinstance(step, int | float) or not 0 < step < float("inf"):
             raise UsageError(f"split-feature: step must be a positive number, got {step!r}")
         if not isinstance(self.settings["split"], str):
-            raise UsageError(f"split-feature: split must be a split point name, got {self.settings['split']!r}")
+            raise UsageError(f"split-feature: split must be a split point name, "
+                             f"got {self.settings['split']!r}")
 
     def use_task_model(self, task_model: TaskModel) -> None:
         """The network whose features are coded (its split point must exist)."""
         if type(task_model).features is TaskModel.features:
-            raise UsageError(f"split-feature needs a task model with split points (e.g. mnist-cnn, resnet50); "
-                             f"{task_model.id!r} has none")
+            raise UsageError(f"split-feature needs a task model with split points (e.g. mnist-cnn, "
+                             f"resnet50); {task_model.id!r} has none")
         self.task_model = task_model
 
     def prepare(self, ctx: CodecContext) -> None:
@@ -101,8 +107,8 @@ class SplitFeature(LearnedCodec):
             raise UsageError("split-feature needs the suite's task model")
         task = {"id": tm.id, "version": tm.version, "params": dict(tm.params),
                 "train": getattr(tm, "train_fingerprint", None)}
-        return {"codec": self.family, "version": self.version, "params": dict(self.settings), "task_model": task,
-                "train": input_fingerprint(ctx), "seed": ctx.seed}
+        return {"codec": self.family, "version": self.version, "params": dict(self.settings),
+                "task_model": task, "train": input_fingerprint(ctx), "seed": ctx.seed}
 
     def build_model(self, ctx: CodecContext, config: dict[str, Any]) -> FeatureEntropyModel:
         probe = self._features(ctx.train.inputs([0]))
@@ -130,8 +136,8 @@ class SplitFeature(LearnedCodec):
 
         settings = TrainSettings(epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], aux_lr=1e-2,
                                  seed=ctx.seed, device=ctx.device, progress=progress,
-                                 desc=f"split-feature {self.split} step={s['step']:g}", partial_path=partial_path,
-                                 partial_config=partial_config, resume=resume)
+                                 desc=f"split-feature {self.split} step={s['step']:g}",
+                                 partial_path=partial_path, partial_config=partial_config, resume=resume)
         history = train(model, y, torch.zeros(len(y)), loss_fn, settings)
         return {"fit_samples": n, "final": history[-1] if history else {}}
 

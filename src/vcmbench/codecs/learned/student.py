@@ -29,7 +29,12 @@ from torch import nn
 
 from vcmbench.api.codec import CodecContext, register_codec
 from vcmbench.api.task import TaskContext
-from vcmbench.codecs.learned.base import LearnedBlockCodec, LearnedCodec, LearnedSampleCodec, input_fingerprint
+from vcmbench.codecs.learned.base import (
+    LearnedBlockCodec,
+    LearnedCodec,
+    LearnedSampleCodec,
+    input_fingerprint,
+)
 from vcmbench.codecs.learned.entropy_model import bits_from_likelihoods
 from vcmbench.codecs.learned.inputs import dataset_tensors, to_image_batch
 from vcmbench.codecs.learned.training import TrainSettings, rate_in_float32, train
@@ -92,7 +97,8 @@ class EntropicStudent(LearnedCodec):
         super().validate()
         s = self.settings
         if s["objective"] not in ("supervised", "distill"):
-            raise UsageError(f"{self.family}: objective must be 'supervised' or 'distill', got {s['objective']!r}")
+            raise UsageError(f"{self.family}: objective must be 'supervised' or 'distill', "
+                             f"got {s['objective']!r}")
         for key in ("latent_channels", "width", "hidden", "features", "in_channels", "batch_size"):
             if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
                 raise UsageError(f"{self.family}: {key} must be a positive integer, got {s[key]!r}")
@@ -127,7 +133,8 @@ class EntropicStudent(LearnedCodec):
         if isinstance(ctx.task_model, MnistCNN) and ctx.task_model.network is not None:
             return ctx.task_model
         teacher = MnistCNN(epochs=self.settings["teacher_epochs"], num_classes=ctx.num_classes)
-        teacher.prepare(TaskContext(train=ctx.train, cache_dir=ctx.cache_dir, device=ctx.device, seed=ctx.seed))
+        teacher.prepare(TaskContext(train=ctx.train, cache_dir=ctx.cache_dir, device=ctx.device,
+                                    seed=ctx.seed))
         return teacher
 
     # -- training ------------------------------------------------------------------------------
