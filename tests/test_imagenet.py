@@ -233,6 +233,26 @@ def test_a_damaged_hub_file_is_refused(empty_hub):
         TorchvisionResNet(arch="resnet18").prepare(TaskContext(train=None, cache_dir=Path("unused")))
 
 
+def test_a_hub_cache_file_is_found_and_its_hash_checked(tiny_model, empty_hub, monkeypatch):
+    import torch
+
+    from vcmbench.tasks import torchvision_models
+    from vcmbench.tasks.torchvision_models import file_sha256
+
+    empty_hub.mkdir(parents=True)
+    staged = empty_hub / "staged.pth"
+    torch.save(tiny_model.network.state_dict(), staged)
+    final = staged.rename(empty_hub / f"resnet18-{file_sha256(staged)[:8]}.pth")  # torchvision's naming
+    missing = empty_hub / "resnet18-00000000.pth"
+    monkeypatch.setattr(torchvision_models, "hub_weight_files",
+                        lambda arch: [("V1", "https://x/v1", missing), ("V2", "https://x/v2", final)])
+    model = TorchvisionResNet(arch="resnet18", num_classes=3)
+    model.prepare(TaskContext(train=None, cache_dir=Path("unused")))
+    assert model.params["weights"] == final.name
+    image = [np.full((64, 64, 3), 200, np.uint8)]
+    assert model.features(image, "layer1").equal(tiny_model.features(image, "layer1"))
+
+
 def test_a_named_weights_file_is_loaded_and_identified(tmp_path, tiny_model, empty_hub):
     import torch
 
