@@ -139,7 +139,7 @@ class SplitFeature(LearnedCodec):
                                  desc=f"split-feature {self.split} step={s['step']:g}",
                                  partial_path=partial_path, partial_config=partial_config, resume=resume)
         history = train(model, y, torch.zeros(len(y)), loss_fn, settings)
-        return {"fit_samples": n, "final": history[-1] if history else {}}
+        return {"fit_samples": n, "epochs": len(history), "first": history[0], "final": history[-1]}
 
     @torch.no_grad()
     def latents(self, xs: Sequence[Any]) -> torch.Tensor:

@@ -48,8 +48,10 @@ class StudentNet(nn.Module):
     """g_a (two strided convs, pooled to a C-vector), the entropy bottleneck, g_s and a tail."""
 
     def __init__(self, in_channels: int, width: int, latent_channels: int, hidden: int,
-                 feature_shape: tuple[int, ...], tail: nn.Module):
+                 feature_shape: tuple[int, ...], tail: nn.Module, simplex: bool = False):
         super().__init__()
+        self.simplex = simplex
+        self.scale = nn.Parameter(torch.tensor(2.0))
         self.analysis = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.ReLU(),
@@ -63,6 +65,11 @@ class StudentNet(nn.Module):
         )
         self.tail = tail
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """g_a; a simplex latent is a scaled softmax, which rounds to (nearly) one-hot codes."""
+        y = self.analysis(x)
+        return self.scale * torch.softmax(y, dim=1) if self.simplex else y
+
     def quantize_ste(self, y: torch.Tensor) -> torch.Tensor:
         """Round on the coder's grid in the forward pass, identity gradient in the backward pass."""
         medians = self.bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
@@ -70,7 +77,7 @@ class StudentNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pass: bridge features from rounded latents, likelihoods from noisy ones."""
-        y = self.analysis(x)
+        y = self.encode(x)
         with rate_in_float32(str(x.device)):
             _, likelihoods = self.bottleneck(y.float())
         return self.bridge(self.quantize_ste(y)), likelihoods
@@ -87,6 +94,7 @@ class EntropicStudent(LearnedCodec):
         "beta": None, "objective": "supervised", "latent_channels": 8, "width": 8, "hidden": 32,
         "features": 64, "in_channels": 1, "epochs": 20, "batch_size": 64, "lr": 3e-3,
         "teacher_split": "fc1", "teacher_epochs": 4, "augment": 2, "warmup": 0.3,
+        "latent": "linear",
     }
 
     @classmethod
@@ -124,7 +132,9 @@ class EntropicStudent(LearnedCodec):
         else:
             shape = (s["features"],)
             tail = nn.Linear(s["features"], ctx.num_classes)
-        return StudentNet(s["in_channels"], s["width"], s["latent_channels"], s["hidden"], shape, tail)
+        simplex = s["latent"] == "simplex"
+        channels = ctx.num_classes if simplex else s["latent_channels"]
+        return StudentNet(s["in_channels"], s["width"], channels, s["hidden"], shape, tail, simplex)
 
     def _teacher(self, ctx: CodecContext) -> Any:
         """The suite's mnist-cnn if that is its task model, else an mnist-cnn trained on the same split."""
@@ -177,11 +187,11 @@ class EntropicStudent(LearnedCodec):
                                  partial_path=partial_path, partial_config=partial_config, resume=resume,
                                  augment_shift=int(s["augment"]))
         history = train(model, images, targets, loss_fn, settings)
-        return {"epochs": len(history), "final": history[-1] if history else {}}
+        return {"epochs": len(history), "first": history[0], "final": history[-1]}
 
     # -- coding ----------------------------------------------------------------------------------
     def latents(self, xs: Sequence[Any]) -> torch.Tensor:
-        return self.model.analysis(to_image_batch(xs, self.settings["in_channels"]))
+        return self.model.encode(to_image_batch(xs, self.settings["in_channels"]))
 
     def outputs(self, y_hat: torch.Tensor) -> list[Any]:
         logits = self.model.tail(self.model.bridge(y_hat))
