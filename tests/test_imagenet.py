@@ -263,6 +263,11 @@ def test_a_named_weights_file_is_loaded_and_identified(tmp_path, tiny_model, emp
     image = [np.full((64, 64, 3), 30, np.uint8)]
     assert model.features(image, "layer2").equal(tiny_model.features(image, "layer2"))
     assert model.params["weights"] == "tiny.pth" and len(model.params["weights_sha256"]) == 16
+    model.prepare(TaskContext(train=None, cache_dir=Path("unused"), seed=7, weights=path))  # again: same
+    assert model.params["weights"] == "tiny.pth"
+    dated = path.rename(tmp_path / "run-20240101.pth")  # hex-like digits in a user's own name are no hash
+    TorchvisionResNet(arch="resnet18", num_classes=3).prepare(TaskContext(None, Path("u"), weights=dated))
+    path = dated
     wrong = TorchvisionResNet(arch="resnet18", num_classes=10)
     with pytest.raises(DataError, match="does not fit resnet18 with 10 classes"):
         wrong.prepare(TaskContext(train=None, cache_dir=Path("unused"), weights=path))

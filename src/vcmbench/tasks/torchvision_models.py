@@ -135,6 +135,7 @@ class TorchvisionResNet(TaskModel):
         if weights is not None:
             params["weights"] = str(weights)
         super().__init__(**params)
+        self.requested_weights = params.get("weights")  # params["weights"] is rewritten by prepare
         self.network: nn.Module | None = None
         self.device = "cpu"
 
@@ -155,7 +156,7 @@ class TorchvisionResNet(TaskModel):
         else:
             path = self._weights_file(source, arch)
             digest = file_sha256(path)
-            named = _HASH_IN_NAME.search(path.name)
+            named = _HASH_IN_NAME.search(path.name) if source is None else None  # torch hub naming
             if named and not digest.startswith(named.group(1)):
                 raise DataError(f"weights file {path} is damaged: its sha256 starts {digest[:8]}, "
                                 f"its name says {named.group(1)}; fetch it again")
@@ -169,7 +170,7 @@ class TorchvisionResNet(TaskModel):
         self.network = net.eval().to(ctx.device)
 
     def _weights_source(self, ctx: TaskContext) -> str | Path | None:
-        given = self.params.get("weights")
+        given = self.requested_weights
         if given is not None and ctx.weights is not None and str(ctx.weights) != given:
             raise UsageError(f"resnet50: weights given twice ({given!r} and {str(ctx.weights)!r})")
         if given is None and ctx.weights is None:
