@@ -334,10 +334,26 @@ def test_the_imagenet_suite_names_resnet50_and_its_codecs():
     config = suite_config()
     assert config.dataset == "imagenet" and config.split == "val" and config.task_model == "resnet50"
     assert [c.name for c in config.codecs] == ["entropic-student", "split-feature", "jpeg", "webp"]
-    assert config.train_split is None  # nothing loads the 1.28M training images
+    assert config.train_split == "train"  # the learned codecs train on ILSVRC2012 train
     for entry in config.codecs:
-        if entry.name in CODECS:
-            assert CODECS.get(entry.name).operating_points()
+        if entry.name not in CODECS:  # a codec family that has not landed yet
+            continue
+        cls = CODECS.get(entry.name)
+        points = entry.points if entry.points is not None else cls.operating_points()
+        codecs = [cls(**{**entry.params, **point}) for point in points]  # every point is a valid codec
+        if cls.decodes_to == "features":
+            assert {c.split for c in codecs} <= set(TorchvisionResNet.split_points)
+
+
+def test_a_train_folder_is_read_like_val(tmp_path, tree):
+    shutil.copytree(tree / "val", tmp_path / "train")
+    ds = DATASETS.get("imagenet")("train", tmp_path)
+    assert ds.info.split == "train" and ds.info.id == "imagenet-train-12img" and len(ds) == 12
+    assert DATASETS.get("imagenet")("train", tmp_path / "train").info.fingerprint == ds.info.fingerprint
+    with pytest.raises(DataError, match="no train/ folder in"):  # a val folder never passes as train
+        DATASETS.get("imagenet")("train", tree / "val")
+    renamed = (tmp_path / "train").rename(tmp_path / "ILSVRC2012_img_val")
+    assert open_imagenet(renamed).info.split == "val"  # an extracted tar under its own name is val
 
 
 @pytest.mark.slow
@@ -346,7 +362,7 @@ def test_suite_end_to_end_on_the_tiny_tree(tmp_path, tree, tiny_model):
         task_model={"name": "resnet50", "params": TINY},
         codecs=[{"name": "jpeg", "points": [{"quality": 10}]}, {"name": "webp", "points": [{"quality": 50}]},
                 {"name": "png"}],
-        batch_size=4,
+        batch_size=4, train_split=None,  # image codecs use no training split
     )
     records = run_suite(config, data_root=tree, out=tmp_path, limit=3, device="cpu", progress=False,
                         log=lambda _: None)
@@ -377,8 +393,10 @@ def test_cli_explains_a_missing_dataset_in_one_line(tmp_path, capsys):
 
 
 def test_cli_explains_missing_weights_in_one_line(tmp_path, tree, empty_hub, capsys):
-    code = main(["run", "imagenet", "--data-root", str(tree), "--codec", "jpeg", "--out", str(tmp_path),
-                 "--quiet", "--device", "cpu"])
+    shutil.copytree(tree / "val", tmp_path / "data" / "val")
+    shutil.copytree(tree / "val", tmp_path / "data" / "train")
+    code = main(["run", "imagenet", "--data-root", str(tmp_path / "data"), "--codec", "jpeg",
+                 "--out", str(tmp_path), "--quiet", "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "resnet50-0676ba61.pth" in err
 

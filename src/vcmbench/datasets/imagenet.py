@@ -117,13 +117,20 @@ def load_image(path: Path, resize: int = RESIZE, crop: int = CROP) -> np.ndarray
 
 
 def find_split_dir(root: Path, split: str) -> Path:
-    """``root/<split>``, Kaggle's ``root/ILSVRC/Data/CLS-LOC/<split>``, or ``root`` itself."""
+    """``root/<split>``, Kaggle's ``root/ILSVRC/Data/CLS-LOC/<split>``, or ``root`` itself.
+
+    ``root`` itself is the split when it is named so, or, for val only, when it holds images or
+    class folders (an extracted ILSVRC2012_img_val.tar): a val folder never passes as train.
+    """
     if not root.is_dir():
         raise DataError(f"ImageNet folder {root} does not exist; {LAYOUT}. {OBTAIN}")
     for candidate in (root / split, root / "ILSVRC" / "Data" / "CLS-LOC" / split):
         if candidate.is_dir():
             return candidate
-    if root.name == split or _images(root) or any(WNID.fullmatch(d.name) for d in _class_dirs(root)):
+    if root.name == split:
+        return root
+    if split == "val" and root.name not in FULL_SIZES and (
+            _images(root) or any(WNID.fullmatch(d.name) for d in _class_dirs(root))):
         return root
     raise DataError(f"no {split}/ folder in {root}; {LAYOUT}. {OBTAIN}")
 
