@@ -1,0 +1,71 @@
+"""`vcmbench publish RESULTS... --out DIR`: the leaderboard (README, CSV, plots, static site) from records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vcmbench.errors import UsageError
+from vcmbench.publish.build import publish
+from vcmbench.publish.literature import default_literature_dir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "publish", help="validate result records and write the leaderboard (tables, plots, site)"
+    )
+    p.add_argument(
+        "results",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS",
+        help="record files or folders (searched recursively for *.json records)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("leaderboard"), help="output folder (default: leaderboard/)"
+    )
+    p.add_argument(
+        "--literature",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="literature reference points (default: leaderboard/literature)",
+    )
+    p.add_argument("--no-literature", action="store_true", help="publish reproduced results only")
+    p.add_argument(
+        "--levels",
+        default=None,
+        help="comma-separated accuracies for the ranking (default: each suite's accuracy_levels)",
+    )
+    p.set_defaults(func=run)
+
+
+def parse_levels(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        levels = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise UsageError(f"--levels must be comma-separated numbers, got {text!r}") from None
+    if not all(0 <= a <= 1 for a in levels):
+        raise UsageError(f"--levels must lie in [0, 1], got {text!r}")
+    return levels
+
+
+def run(args: argparse.Namespace) -> int:
+    levels = parse_levels(args.levels)
+    if args.no_literature:
+        literature = None
+    elif args.literature is not None:
+        if not args.literature.is_dir():
+            raise UsageError(f"--literature {args.literature}: no such folder")
+        literature = args.literature
+    else:
+        literature = default_literature_dir()
+    result = publish(args.results, args.out, literature_dir=literature, levels=levels)
+    records = sum(len(b.records) for b in result.boards)
+    print(
+        f"published {records} record(s) in {len(result.boards)} board(s) to {result.out_dir}/ "
+        f"(index.html, README.md, {len(result.files)} files)"
+    )
+    return 0

@@ -1,0 +1,203 @@
+"""Reading the records to publish, with the checks a public leaderboard needs on top of the schema.
+
+The schema (``vcmbench.api.record.validate``) makes one record self-consistent. Publishing also
+needs names that are safe as file names, codec metadata that the tables can trust, and
+records of one suite that agree about the dataset and the task model, because all their gaps
+are measured against one bound. Any problem stops publishing with the file and the field named.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vcmbench.api.record import RECORD_KIND, ResultRecord, validate
+from vcmbench.errors import VcmbenchError
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+GRANULARITIES = ("sample", "block")
+DECODES_TO = ("input", "features", "label")
+# Fields every record of one (suite, dataset) must share: they define the bound and the ceiling.
+_SHARED = (
+    ("dataset", "fingerprint"),
+    ("dataset", "num_classes"),
+    ("dataset", "samples"),
+    ("dataset", "prior_counts"),
+    ("dataset", "pixels_per_sample"),
+    ("dataset", "points_per_sample"),
+    ("task_model", "id"),
+    ("task_model", "version"),
+    ("task_model", "reference_accuracy"),
+)
+
+
+class PublishError(VcmbenchError):
+    """A record or literature file that cannot be published; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class LoadedRecord:
+    path: Path
+    record: ResultRecord
+
+
+def publishing_problems(raw: dict[str, Any]) -> list[str]:
+    """Problems the schema allows but a leaderboard must not (raw must already pass ``validate``)."""
+    problems = []
+    if not SAFE_NAME.match(raw["suite"]):
+        problems.append(f"suite: {raw['suite']!r} is not a safe name (letters, digits, '.', '_', '-')")
+    if not isinstance(raw["dataset"]["id"], str) or not SAFE_NAME.match(raw["dataset"]["id"]):
+        problems.append(
+            f"dataset.id: {raw['dataset']['id']!r} is not a safe name (letters, digits, '.', '_', '-')"
+        )
+    codec = raw["codec"]
+    if not isinstance(codec["name"], str) or not codec["name"].strip():
+        problems.append("codec.name: missing or empty")
+    if not isinstance(codec["params"], dict):
+        problems.append("codec.params: not an object")
+    if codec["granularity"] not in GRANULARITIES:
+        problems.append(f"codec.granularity: expected one of {GRANULARITIES}, got {codec['granularity']!r}")
+    if codec["decodes_to"] not in DECODES_TO:
+        problems.append(f"codec.decodes_to: expected one of {DECODES_TO}, got {codec['decodes_to']!r}")
+    m = raw.get("metrics")
+    if raw["status"] == "ok" and isinstance(m, dict):
+        problems += _metric_problems(m, raw["dataset"], codec["granularity"])
+    return problems
+
+
+def _metric_problems(m: dict[str, Any], ds: dict[str, Any], granularity: str) -> list[str]:
+    problems = []
+    if m["blocks"] < 1:
+        problems.append("metrics.blocks: a record with samples must have at least one bitstream")
+    elif granularity == "sample" and m["blocks"] != m["samples"]:
+        problems.append(
+            f"metrics.blocks: {m['blocks']} bitstreams for {m['samples']} samples coded one by one"
+        )
+    elif m["blocks"] > m["samples"]:
+        problems.append(f"metrics.blocks: {m['blocks']} bitstreams for only {m['samples']} samples")
+    bits = m["bits_total"] / m["samples"]
+    for key, per in (("bits_per_pixel", "pixels_per_sample"), ("bits_per_point", "points_per_sample")):
+        value = m.get(key)
+        if value is None:
+            continue
+        size = ds.get(per)
+        if not isinstance(size, int) or size <= 0:
+            problems.append(f"metrics.{key}: given, but dataset.{per} is not a positive integer")
+        elif not _finite(value) or not math.isclose(value, bits / size, rel_tol=1e-9, abs_tol=1e-12):
+            problems.append(f"metrics.{key}: != bits_total / samples / dataset.{per}")
+    estimate = m.get("estimated_bits_per_sample")
+    if estimate is not None and (not _finite(estimate) or estimate < 0):
+        problems.append("metrics.estimated_bits_per_sample: must be a finite non-negative number")
+    return problems
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def parse_record(raw: Any, path: Path) -> ResultRecord:
+    """One raw record, checked by the schema and for publishing; PublishError names file and field."""
+    try:
+        problems = validate(raw)
+    except (TypeError, AttributeError, KeyError) as exc:  # a field of the wrong type deep inside
+        problems = [f"record: malformed ({exc})"]
+    if not problems:
+        problems = publishing_problems(raw)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PublishError(f"{path}: {problems[0]}{more}")
+    try:
+        return ResultRecord.from_dict(raw)
+    except (VcmbenchError, TypeError) as exc:
+        raise PublishError(f"{path}: {exc}") from exc
+
+
+def _looks_like_record(raw: Any) -> bool:
+    """In a folder, JSON that is neither marked as a record nor shaped like one is someone else's file."""
+    if not isinstance(raw, dict):
+        return False
+    if "kind" in raw:
+        return raw["kind"] == RECORD_KIND
+    return "codec" in raw and "metrics" in raw
+
+
+def record_files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """(file, named explicitly) for every path given; folders are searched recursively for *.json."""
+    files = []
+    for root in paths:
+        root = Path(root)
+        if root.is_file():
+            files.append((root, True))
+        elif root.is_dir():
+            files += [(f, False) for f in sorted(root.rglob("*.json")) if f.is_file()]
+        else:
+            raise PublishError(
+                f"{root}: no such file or folder (give record files or folders written by "
+                "`vcmbench run --out DIR`)"
+            )
+    return files
+
+
+def load_records(paths: Sequence[Path]) -> list[LoadedRecord]:
+    """Every record under ``paths``, validated one by one and then against each other."""
+    loaded = []
+    seen: set[Path] = set()
+    for path, explicit in record_files(paths):
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            if explicit:
+                raise PublishError(f"{path}: not readable JSON ({exc})") from exc
+            continue
+        if not explicit and not _looks_like_record(raw):
+            continue
+        loaded.append(LoadedRecord(path, parse_record(raw, path)))
+    if not loaded:
+        raise PublishError(
+            f"no result records found in {', '.join(str(p) for p in paths)} "
+            "(run `vcmbench run SUITE --out DIR` first)"
+        )
+    check_consistency(loaded)
+    return loaded
+
+
+def _field(record: ResultRecord, section: str, name: str) -> Any:
+    return getattr(getattr(record, section), name)
+
+
+def check_consistency(loaded: Sequence[LoadedRecord]) -> None:
+    """Records of one (suite, dataset) share dataset and task model; no operating point twice."""
+    first: dict[tuple[str, str], LoadedRecord] = {}
+    points: dict[tuple[str, str, str, str], Path] = {}
+    for item in loaded:
+        r = item.record
+        key = (r.suite, r.dataset.id)
+        ref = first.setdefault(key, item)
+        for section, name in _SHARED:
+            mine, theirs = _field(r, section, name), _field(ref.record, section, name)
+            if mine != theirs:
+                raise PublishError(
+                    f"{item.path}: {section}.{name} {_short(mine)} differs from "
+                    f"{_short(theirs)} in {ref.path} (same suite {r.suite!r}, dataset "
+                    f"{r.dataset.id!r}: one bound needs one test set and task model)"
+                )
+        point = (*key, r.codec.name, json.dumps(r.codec.params, sort_keys=True, default=str))
+        if point in points:
+            raise PublishError(
+                f"{item.path}: codec.params: operating point {r.codec.name!r} "
+                f"{r.codec.params} is also in {points[point]}; publish one of them"
+            )
+        points[point] = item.path
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
