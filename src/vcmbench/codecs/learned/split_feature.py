@@ -132,7 +132,7 @@ class SplitFeature(LearnedCodec):
                     ) -> tuple[torch.Tensor, dict[str, float]]:
             _, likelihoods = m.bottleneck(x)
             bits = bits_from_likelihoods(likelihoods) / len(x)
-            return bits, {"bits": float(bits)}
+            return bits, {"bits": float(bits.detach())}
 
         settings = TrainSettings(epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], aux_lr=1e-2,
                                  seed=ctx.seed, device=ctx.device, progress=progress,

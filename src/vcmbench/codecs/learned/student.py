@@ -171,7 +171,8 @@ class EntropicStudent(LearnedCodec):
                 feats, likelihoods = m(x)
                 bits = bits_from_likelihoods(likelihoods) / len(x)
                 mse = nn.functional.mse_loss(feats.float(), t.float())
-                return ramp(done) * bits + beta * mse, {"bits": float(bits), "mse": float(mse)}
+                logs = {"bits": float(bits.detach()), "mse": float(mse.detach())}
+                return ramp(done) * bits + beta * mse, logs
         else:
             targets = labels
 
@@ -180,7 +181,8 @@ class EntropicStudent(LearnedCodec):
                 feats, likelihoods = m(x)
                 bits = bits_from_likelihoods(likelihoods) / len(x)
                 ce = nn.functional.cross_entropy(m.tail(feats).float(), t)
-                return ramp(done) * bits + beta * ce, {"bits": float(bits), "ce_nats": float(ce)}
+                logs = {"bits": float(bits.detach()), "ce_nats": float(ce.detach())}
+                return ramp(done) * bits + beta * ce, logs
 
         settings = TrainSettings(epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], seed=ctx.seed,
                                  device=ctx.device, progress=progress, desc=f"{self.family} beta={beta:g}",

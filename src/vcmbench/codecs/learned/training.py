@@ -94,6 +94,9 @@ def train(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn
     main_params = [p for p in model.parameters() if p.requires_grad and id(p) not in quantile_ids]
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
     aux_optimizer = torch.optim.Adam(quantile_params, lr=settings.aux_lr) if quantile_params else None
+    steps_per_epoch = -(-len(inputs) // settings.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(  # warm start, cosine decay: settles in few epochs
+        optimizer, max_lr=settings.lr, total_steps=max(1, settings.epochs * steps_per_epoch), pct_start=0.15)
     scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))
     history: list[dict[str, float]] = []
     start = 0
@@ -101,6 +104,7 @@ def train(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn
         state = load_checkpoint(settings.partial_path, settings.partial_config)["state"]
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
         if aux_optimizer is not None:
             aux_optimizer.load_state_dict(state["aux_optimizer"])
         history = list(state["history"])
@@ -123,12 +127,13 @@ def train(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
+            schedule.step()
             if aux_optimizer is not None:
                 aux_optimizer.zero_grad(set_to_none=True)
                 aux_loss = sum(eb.loss() for eb in bottlenecks(model))
                 aux_loss.backward()
                 aux_optimizer.step()
-            for k, v in {"loss": float(loss), **logs}.items():
+            for k, v in {"loss": float(loss.detach()), **logs}.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
             count += len(idx)
         history.append({k: v / count for k, v in sums.items()})
@@ -136,6 +141,7 @@ def train(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn
         bar.update(1)
         if settings.partial_path is not None:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "schedule": schedule.state_dict(),
                      "aux_optimizer": aux_optimizer.state_dict() if aux_optimizer else {},
                      "history": history, "epoch": epoch + 1}
             save_checkpoint(settings.partial_path, settings.partial_config, state)
