@@ -184,3 +184,16 @@ def test_point_slugs_are_unique_and_safe():
     a = point_slug({"quality": 5, "path": "../../etc"})
     b = point_slug({"quality": 50, "path": "../../etc"})
     assert a != b and "/" not in a and point_slug({}) == "default"
+
+
+def test_a_missing_training_split_matters_only_to_whoever_uses_it(tmp_path, registered, monkeypatch):
+    from vcmbench.errors import DataError
+
+    def factory(split, root):
+        if split == "train":
+            raise DataError("train/ not found under /data")
+        return make_toy_dataset(split=split)
+
+    monkeypatch.setitem(DATASETS._entries, "toy", factory)
+    (record,) = run_suite(suite([{"name": "t-labels"}]), out=tmp_path, progress=False, log=lambda _: None)
+    assert record.status == "ok"

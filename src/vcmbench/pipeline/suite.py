@@ -22,7 +22,7 @@ from vcmbench.api.codec import CODECS, Codec, CodecContext
 from vcmbench.api.dataset import DATASETS, Dataset, DatasetInfo
 from vcmbench.api.record import RecordError, ResultRecord, read_record, write_json_atomic
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
-from vcmbench.errors import UsageError
+from vcmbench.errors import DataError, UsageError
 from vcmbench.pipeline.config import CodecEntry, SuiteConfig, load_suite
 from vcmbench.pipeline.device import resolve_device
 from vcmbench.pipeline.evaluate import _jsonable, evaluate_point, reference_accuracy
@@ -47,6 +47,36 @@ class LimitedDataset:
 
     def inputs(self, indices: Sequence[int]) -> list[Any]:
         return self._base.inputs(indices)
+
+
+class LazyDataset:
+    """A split loaded on first use: a suite whose codecs never touch the training split
+    (a pretrained task model with image codecs) runs without one on disk."""
+
+    def __init__(self, load: Callable[[], Dataset]):
+        self._load = load
+        self._dataset: Dataset | None = None
+
+    def _get(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = self._load()
+        return self._dataset
+
+    @property
+    def info(self) -> DatasetInfo:
+        return self._get().info
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def ids(self) -> Sequence[str]:
+        return self._get().ids()
+
+    def labels(self) -> np.ndarray:
+        return self._get().labels()
+
+    def inputs(self, indices: Sequence[int]) -> list[Any]:
+        return self._get().inputs(indices)
 
 
 def load_dataset(name: str, split: str, data_root: Path | None = None, limit: int | None = None) -> Dataset:
@@ -96,7 +126,10 @@ def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, lim
                   device: str, cache_dir: Path | None = None) -> SuiteRun:
     device = resolve_device(device)
     dataset = load_dataset(config.dataset, config.split, data_root, limit)
-    train = DATASETS.get(config.dataset)(config.train_split, data_root) if config.train_split else None
+    train: Dataset | None = None
+    if config.train_split:
+        factory, split = DATASETS.get(config.dataset), config.train_split
+        train = LazyDataset(lambda: factory(split, data_root))
     task = instantiate("task model", TASK_MODELS.get(config.task_model), config.task_params)
     cache = cache_dir or out / "cache"
     weights = Path(config.task_weights) if config.task_weights else None
@@ -193,9 +226,14 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
 
 
 def _counts(train: Dataset | None, num_classes: int) -> tuple[int, ...]:
+    """Training label counts, or () when there is no training split (on disk)."""
     if train is None:
         return ()
-    return tuple(int(c) for c in np.bincount(train.labels(), minlength=num_classes))
+    try:
+        labels = train.labels()
+    except DataError:
+        return ()
+    return tuple(int(c) for c in np.bincount(labels, minlength=num_classes))
 
 
 def _summary(record: ResultRecord, status: str) -> str:
