@@ -35,64 +35,68 @@ def plot_board(board: Board, folder: Path) -> dict[str, Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.2))
-    rates = [g.bits_per_sample for g in board.points]
-    rates += [p.point.bits_per_sample for p in board.reported if p.point.bits_per_sample is not None]
-    top = max(rates, default=1.0)
-    acc, bits = _bound_curve(board)
-    ax.plot(bits, acc, color="black", lw=2, label=plot_label(f"rate-accuracy bound ({board.bound_label})"))
-    if board.prior_counts is not None:
-        uniform = [bound_uniform(float(a), board.num_classes) for a in acc]
-        ax.plot(uniform, acc, color="grey", lw=1, ls="--", label=f"bound, uniform K={board.num_classes}")
-    for i, codec in enumerate(sorted({g.codec for g in board.points})):
-        color = f"C{i % 10}"
-        pts = [(g.accuracy, g.bits_per_sample) for g in board.points if g.codec == codec]
-        hull = lower_convex_hull(pts)
-        ax.scatter(
-            [b for _, b in pts], [a for a, _ in pts], color=color, s=20, zorder=3, label=plot_label(codec)
-        )
-        ax.plot([b for _, b in hull], [a for a, _ in hull], color=color, lw=1, alpha=0.8)
-    drawn = 0
-    for entry in board.literature:
-        pts = [(p.score, p.bits_per_sample) for p in entry.points if p.bits_per_sample is not None]
-        if not entry.is_accuracy or not pts:
-            continue
-        marker = _LITERATURE_MARKERS[drawn % len(_LITERATURE_MARKERS)]
-        drawn += 1
-        pts.sort()
+    # A fixed salt makes SVG element ids, and so the files, the same for the same records.
+    with matplotlib.rc_context({"svg.hashsalt": "vcmbench-publish"}):
+        fig, ax = plt.subplots(figsize=(8, 5.2))
+        rates = [g.bits_per_sample for g in board.points]
+        rates += [p.point.bits_per_sample for p in board.reported if p.point.bits_per_sample is not None]
+        top = max(rates, default=1.0)
+        acc, bits = _bound_curve(board)
         ax.plot(
-            [b for _, b in pts],
-            [a for a, _ in pts],
-            ls="--",
-            lw=1,
-            color="dimgrey",
-            marker=marker,
-            markersize=7,
-            markerfacecolor="none",
-            markeredgecolor="darkred",
-            zorder=4,
-            label=plot_label(f"{entry.label} [{REPORTED_LABEL}]"),
+            bits, acc, color="black", lw=2, label=plot_label(f"rate-accuracy bound ({board.bound_label})")
         )
-    for level in board.levels:
-        ax.axhline(level, color="grey", lw=0.5, ls=":")
-    positive = [r for r in rates if r > 0]
-    if positive and max(positive) / max(min(positive), 1e-3) > 100:
-        ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlim(left=0, right=top * 1.1 if top > 0 else 1.0)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("bits per sample (reproduced: 8 × bytes received)")
-    ax.set_ylabel("accuracy")
-    title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
-    ax.set_title(plot_label(title))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for fmt in ("png", "svg"):
-        path = folder / f"{board.slug}.{fmt}"
-        # No date in the SVG: the same records give the same file.
-        fig.savefig(path, dpi=130, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-        out[fmt] = path
-    plt.close(fig)
+        if board.prior_counts is not None:
+            uniform = [bound_uniform(float(a), board.num_classes) for a in acc]
+            ax.plot(uniform, acc, color="grey", lw=1, ls="--", label=f"bound, uniform K={board.num_classes}")
+        for i, codec in enumerate(sorted({g.codec for g in board.points})):
+            color = f"C{i % 10}"
+            pts = [(g.accuracy, g.bits_per_sample) for g in board.points if g.codec == codec]
+            hull = lower_convex_hull(pts)
+            ax.scatter(
+                [b for _, b in pts], [a for a, _ in pts], color=color, s=20, zorder=3, label=plot_label(codec)
+            )
+            ax.plot([b for _, b in hull], [a for a, _ in hull], color=color, lw=1, alpha=0.8)
+        drawn = 0
+        for entry in board.literature:
+            pts = [(p.score, p.bits_per_sample) for p in entry.points if p.bits_per_sample is not None]
+            if not entry.is_accuracy or not pts:
+                continue
+            marker = _LITERATURE_MARKERS[drawn % len(_LITERATURE_MARKERS)]
+            drawn += 1
+            pts.sort()
+            ax.plot(
+                [b for _, b in pts],
+                [a for a, _ in pts],
+                ls="--",
+                lw=1,
+                color="dimgrey",
+                marker=marker,
+                markersize=7,
+                markerfacecolor="none",
+                markeredgecolor="darkred",
+                zorder=4,
+                label=plot_label(f"{entry.label} [{REPORTED_LABEL}]"),
+            )
+        for level in board.levels:
+            ax.axhline(level, color="grey", lw=0.5, ls=":")
+        positive = [r for r in rates if r > 0]
+        if positive and max(positive) / max(min(positive), 1e-3) > 100:
+            ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(left=0, right=top * 1.1 if top > 0 else 1.0)
+        ax.set_ylim(0, 1.01)
+        ax.set_xlabel("bits per sample (reproduced: 8 × bytes received)")
+        ax.set_ylabel("accuracy")
+        title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
+        ax.set_title(plot_label(title))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for fmt in ("png", "svg"):
+            path = folder / f"{board.slug}.{fmt}"
+            # No date in the SVG: the same records give the same file.
+            fig.savefig(path, dpi=130, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+            out[fmt] = path
+        plt.close(fig)
     return out

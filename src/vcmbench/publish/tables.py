@@ -218,6 +218,6 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
             )
     frame = pd.DataFrame(rows)
     for column in frame.columns:
-        if frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
             frame[column] = frame[column].map(csv_cell)
     return frame
