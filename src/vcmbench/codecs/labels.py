@@ -334,6 +334,23 @@ def _write_weights(weights: np.ndarray) -> bytes:
     return b"".join(write_varint(int(w)) for w in weights)
 
 
+def _sized(payload: bytes) -> bytes:
+    """An entropy-coded payload behind its byte length.
+
+    ANS output is not self-delimiting: a stream cut short can decode to a different label list
+    of the right length and still leave the coder in its initial state. The length (1-3 bytes,
+    counted) makes truncation detectable.
+    """
+    return write_varint(len(payload)) + payload
+
+
+def _unsized(data: bytes, pos: int) -> bytes:
+    size, pos = read_varint(data, pos)
+    if len(data) - pos != size:
+        raise BitstreamError(f"entropy-coded payload is {len(data) - pos} bytes, its header says {size}")
+    return data[pos:]
+
+
 def _does_not_fit(count: int, payload_bytes: int) -> BitstreamError:
     return BitstreamError(f"corrupted bitstream ({count} labels cannot fit in {payload_bytes} bytes)")
 
@@ -380,23 +397,22 @@ class LabelAnsCodec(LabelCodec):
     def encode_payload(self, labels: np.ndarray) -> bytes:
         assert self._weights is not None
         if self.prior == "adaptive":
-            return ans.encode_adaptive(labels, self.num_classes)
+            return _sized(ans.encode_adaptive(labels, self.num_classes))
         side = _write_weights(self._weights) if self.prior == "train" else b""
-        return side + ans.encode_iid(labels, self._probabilities(self._weights))
+        return side + _sized(ans.encode_iid(labels, self._probabilities(self._weights)))
 
     def decode_payload(self, data: bytes, count: int) -> np.ndarray:
         if self._weights is None:
             raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
         if self.prior == "adaptive":
-            shortest = ans.adaptive_code_length(np.zeros(count, dtype=np.int64), self.num_classes)
-            if shortest > 8 * len(data) + 64:
+            if ans.adaptive_shortest_length(count, self.num_classes) > 8 * len(data) + 64:
                 raise _does_not_fit(count, len(data))
-            return ans.decode_adaptive(data, self.num_classes, count)
+            return ans.decode_adaptive(_unsized(data, 0), self.num_classes, count)
         weights, pos = _read_weights(data, self.num_classes) if self.prior == "train" else (self._weights, 0)
         probabilities = self._probabilities(weights)
         if not _iid_count_fits(count, probabilities, len(data) - pos):
             raise _does_not_fit(count, len(data) - pos)
-        return ans.decode_iid(data[pos:], probabilities, count)
+        return ans.decode_iid(_unsized(data, pos), probabilities, count)
 
     def ideal_bits(self, labels: np.ndarray) -> float:
         assert self._weights is not None
@@ -452,7 +468,8 @@ class LabelLossyCodec(LabelCodec):
     def encode_payload(self, labels: np.ndarray) -> bytes:
         assert self._weights is not None
         side = _write_weights(self._weights) if self.prior == "train" else b""
-        return side + ans.encode_iid(labels[: self.sent(len(labels))], self._weights / self._weights.sum())
+        sent = labels[: self.sent(len(labels))]
+        return side + _sized(ans.encode_iid(sent, self._weights / self._weights.sum()))
 
     def decode_payload(self, data: bytes, count: int) -> np.ndarray:
         if self._weights is None:
@@ -463,7 +480,7 @@ class LabelLossyCodec(LabelCodec):
         if not _iid_count_fits(sent, probabilities, len(data) - pos):
             raise _does_not_fit(sent, len(data) - pos)
         out = np.full(count, int(np.argmax(weights)), dtype=np.int64)
-        out[:sent] = ans.decode_iid(data[pos:], probabilities, sent)
+        out[:sent] = ans.decode_iid(_unsized(data, pos), probabilities, sent)
         return out
 
     def ideal_bits(self, labels: np.ndarray) -> float:
