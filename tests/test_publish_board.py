@@ -94,15 +94,18 @@ def test_bd_rate_is_none_without_overlap_or_enough_points():
     assert value is None and "two hull points" in reason
 
 
-def test_board_bd_matrix_covers_every_ordered_pair():
+def test_board_bd_matrix_covers_every_ordered_pair_of_usable_curves():
     records = loaded(
         *(make_record("a", b, c, p=i) for i, (b, c) in enumerate([(200, 50), (400, 70), (800, 90)])),
         *(make_record("b", b, c, p=i) for i, (b, c) in enumerate([(100, 50), (200, 70), (400, 90)])),
+        make_record("single", 300, 80),
     )
     (board,) = build_boards(records, levels=[0.5], levels_of=no_suite)
     table = {(r.test, r.anchor): r.percent for r in board.bd_rates}
+    assert set(table) == {("a", "b"), ("b", "a")}
     assert table[("b", "a")] == pytest.approx(-50.0, abs=1e-6)
     assert table[("a", "b")] == pytest.approx(100.0, abs=1e-6)
+    assert board.bd_left_out == ["single"]
 
 
 def test_levels_come_from_the_suite_file_unless_given():

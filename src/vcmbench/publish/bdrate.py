@@ -58,6 +58,12 @@ def bd_rate(anchor: Sequence[Point], test: Sequence[Point]) -> tuple[float | Non
     return (value, "") if math.isfinite(value) else (None, "not finite")
 
 
+def bd_eligible(curves: dict[str, Sequence[Point]]) -> tuple[dict[str, Sequence[Point]], list[str]]:
+    """Curves with the two usable hull points BD-rate needs, and the names of those without."""
+    usable = {name: pts for name, pts in curves.items() if len(bd_curve(pts)) >= 2}
+    return usable, [name for name in curves if name not in usable]
+
+
 def bd_matrix(curves: dict[str, Sequence[Point]]) -> list[BdRate]:
     """Every ordered pair (test, anchor) of distinct curves."""
     rows = []

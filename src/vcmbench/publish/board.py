@@ -14,7 +14,7 @@ from statistics import fmean
 
 from vcmbench.api.record import ResultRecord
 from vcmbench.errors import VcmbenchError
-from vcmbench.publish.bdrate import BdRate, bd_matrix
+from vcmbench.publish.bdrate import BdRate, bd_eligible, bd_matrix
 from vcmbench.publish.literature import LiteratureEntry, ReportedPoint
 from vcmbench.publish.records import LoadedRecord, PublishError
 from vcmbench.report.gaps import PointGap, bound_prior, bound_uniform, gaps_at_levels, point_gaps
@@ -74,6 +74,7 @@ class Board:
     points: list[PointGap] = field(default_factory=list)
     ranking: list[Ranked] = field(default_factory=list)
     bd_rates: list[BdRate] = field(default_factory=list)
+    bd_left_out: list[str] = field(default_factory=list)  # curves with fewer than two usable hull points
     literature: list[LiteratureEntry] = field(default_factory=list)
     reported: list[ReportedGap] = field(default_factory=list)
     failed: list[LoadedRecord] = field(default_factory=list)
@@ -204,7 +205,12 @@ def _fill_records(board: Board, items: list[LoadedRecord]) -> None:
     curves = {g.codec: [] for g in board.points}
     for g in board.points:
         curves[g.codec].append((g.accuracy, g.bits_per_sample))
-    board.bd_rates = bd_matrix(curves)
+    _set_bd(board, curves)
+
+
+def _set_bd(board: Board, curves: dict[str, list[tuple[float, float]]]) -> None:
+    usable, board.bd_left_out = bd_eligible(curves)
+    board.bd_rates = bd_matrix(usable)
 
 
 def _rank(board: Board) -> None:
@@ -247,7 +253,7 @@ def _fill_literature(board: Board, entries: Iterable[LiteratureEntry]) -> None:
         own = defaultdict(list)
         for g in board.points:
             own[g.codec].append((g.accuracy, g.bits_per_sample))
-        board.bd_rates = bd_matrix({**own, **curves})
+        _set_bd(board, {**own, **curves})
 
 
 def _reported_gap(board: Board, entry: LiteratureEntry, p: ReportedPoint) -> ReportedGap:

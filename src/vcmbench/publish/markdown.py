@@ -56,8 +56,12 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
             "",
         ]
     bd_header, bd = tables.bd_rows(board)
+    if bd or board.bd_left_out:
+        out += ["### BD-rate between codecs (%, row against column)", ""]
     if bd:
-        out += ["### BD-rate between codecs (%, row against column)", "", md_table(bd_header, bd), ""]
+        out += [md_table(bd_header, bd), ""]
+    if board.bd_left_out:
+        out += [markdown_text(tables.bd_left_out_line(board)), ""]
     if board.points:
         out += ["### All operating points", "", md_table(tables.POINT_HEADER, tables.point_rows(board)), ""]
     if board.reported:

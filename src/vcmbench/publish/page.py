@@ -141,9 +141,12 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
             )
         )
     bd_header, bd = tables.bd_rows(board)
-    if bd:
+    if bd or board.bd_left_out:
         parts.append("<h3>BD-rate between codecs (%, row against column)</h3>")
+    if bd:
         parts.append(html_table(bd_header, bd, text_columns=(0,)))
+    if board.bd_left_out:
+        parts.append(f'<p class="note">{html_text(tables.bd_left_out_line(board))}</p>')
     if board.points:
         parts.append("<h3>All operating points</h3>")
         parts.append(html_table(tables.POINT_HEADER, tables.point_rows(board), text_columns=(0, 1)))

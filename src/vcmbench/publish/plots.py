@@ -6,6 +6,7 @@ label, so they are never mistaken for measured results. Labels are escaped for m
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,19 @@ def _bound_curve(board: Board) -> tuple[np.ndarray, np.ndarray]:
     acc = np.linspace(0.0, 1.0, 201)
     bits = np.array([board.bound(float(a)) for a in acc])
     return acc, bits
+
+
+def _dense(points: list[tuple[float, float]], steps: int = 40) -> tuple[list[float], list[float]]:
+    """(bits, accuracy) along straight segments in linear units, so a log axis shows time-sharing truly."""
+    bits, acc = [], []
+    for (a0, b0), (a1, b1) in itertools.pairwise(points):
+        t = np.linspace(0.0, 1.0, steps, endpoint=False)
+        bits += list(b0 + (b1 - b0) * t)
+        acc += list(a0 + (a1 - a0) * t)
+    if points:
+        bits.append(points[-1][1])
+        acc.append(points[-1][0])
+    return bits, acc
 
 
 def plot_board(board: Board, folder: Path) -> dict[str, Path]:
@@ -55,7 +69,7 @@ def plot_board(board: Board, folder: Path) -> dict[str, Path]:
             ax.scatter(
                 [b for _, b in pts], [a for a, _ in pts], color=color, s=20, zorder=3, label=plot_label(codec)
             )
-            ax.plot([b for _, b in hull], [a for a, _ in hull], color=color, lw=1, alpha=0.8)
+            ax.plot(*_dense(hull), color=color, lw=1, alpha=0.8)
         drawn = 0
         for entry in board.literature:
             pts = [(p.score, p.bits_per_sample) for p in entry.points if p.bits_per_sample is not None]
@@ -64,12 +78,11 @@ def plot_board(board: Board, folder: Path) -> dict[str, Path]:
             marker = _LITERATURE_MARKERS[drawn % len(_LITERATURE_MARKERS)]
             drawn += 1
             pts.sort()
+            ax.plot(*_dense(pts), ls="--", lw=1, color="dimgrey", zorder=4)
             ax.plot(
                 [b for _, b in pts],
                 [a for a, _ in pts],
-                ls="--",
-                lw=1,
-                color="dimgrey",
+                ls="none",
                 marker=marker,
                 markersize=7,
                 markerfacecolor="none",
@@ -80,11 +93,11 @@ def plot_board(board: Board, folder: Path) -> dict[str, Path]:
         for level in board.levels:
             ax.axhline(level, color="grey", lw=0.5, ls=":")
         positive = [r for r in rates if r > 0]
-        if positive and max(positive) / max(min(positive), 1e-3) > 100:
+        if positive and max(positive) / max(min(positive), 1e-3) > 30:
             ax.set_xscale("symlog", linthresh=1.0)
         ax.set_xlim(left=0, right=top * 1.1 if top > 0 else 1.0)
         ax.set_ylim(0, 1.01)
-        ax.set_xlabel("bits per sample (reproduced: 8 × bytes received)")
+        ax.set_xlabel("bits per sample" + (" (reproduced: 8 × bytes received)" if board.points else ""))
         ax.set_ylabel("accuracy")
         title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
         ax.set_title(plot_label(title))

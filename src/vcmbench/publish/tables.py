@@ -90,6 +90,11 @@ def bd_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | None]
     return header, rows
 
 
+def bd_left_out_line(board: Board) -> str:
+    names = ", ".join(board.bd_left_out)
+    return f"No BD-rate for {names}: it needs at least two hull points with non-zero rate."
+
+
 POINT_HEADER = [
     "codec",
     "params",
