@@ -18,7 +18,7 @@ from vcmbench.errors import BitstreamError, DataError, UsageError
 from vcmbench.pipeline.evaluate import evaluate_point
 from vcmbench.tasks.mnist_cnn import MnistCNN
 
-TINY = {"width": 2, "hidden": 8, "features": 8, "latent_channels": 3, "epochs": 3, "batch_size": 16,
+TINY = {"width": 2, "hidden": 8, "features": 8, "latent_channels": 8, "epochs": 3, "batch_size": 16,
         "warmup": 0.0}
 
 
@@ -193,3 +193,19 @@ def test_damaged_block_stream_is_a_bitstream_error(student_cache: Path, train_se
     stream[-1] ^= 1
     with pytest.raises(BitstreamError):
         block.decode_block(bytes(stream))
+
+
+def test_categorical_latent_codes_one_index_per_sample(train_set: ArrayDataset, test_set: ArrayDataset,
+                                                       tmp_path: Path) -> None:
+    params = {**TINY, "latent": "categorical", "codewords": 4}
+    ctx = context(train_set, tmp_path)
+    sample, block = EntropicStudentCodec(beta=4.0, **params), EntropicStudentBlockCodec(beta=4.0, **params)
+    sample.prepare(ctx)
+    block.prepare(ctx)
+    xs = test_set.inputs(range(len(test_set)))
+    y = sample.latents(xs)
+    assert y.shape == (len(xs), 8, 1, 1)  # the index plus constant padding channels
+    assert torch.equal(sample.coder.quantize(y), y)  # the index already sits on the coder's grid
+    streams = sample.encode_batch(xs)
+    assert sample.decode_batch(streams) == block.decode_block(block.encode_block(xs))
+    assert all(len(s) >= 2 + 8 for s in streams)  # header + the coder's 64-bit flush, at least

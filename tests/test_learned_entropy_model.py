@@ -112,6 +112,15 @@ def test_damaged_sample_payload_never_crashes(coder: LatentCoder) -> None:
         assert out.shape == (4, 2, 3) and torch.isfinite(out).all()
 
 
+def test_strings_too_short_for_compressai_are_refused(coder: LatentCoder) -> None:
+    # compressai's encoder would write past its buffer for fewer than 8 symbols per string
+    with pytest.raises(ValueError, match="at least 8 symbols"):
+        coder.encode_samples(torch.zeros(3, 4, 1, 1))
+    with pytest.raises(ValueError, match="at least 8 symbols"):
+        coder.encode_block(torch.zeros(1, 4, 1, 1))
+    assert len(coder.encode_block(torch.zeros(2, 4, 1, 1))) > 0
+
+
 def test_wrong_latent_shape_is_refused(coder: LatentCoder) -> None:
     with pytest.raises(ValueError, match="N×4×H×W"):
         coder.encode_block(torch.zeros(2, 3, 1, 1))

@@ -14,7 +14,7 @@ from vcmbench.pipeline.config import CodecEntry, load_suite
 from vcmbench.pipeline.suite import run_suite
 
 DATASET = "learned-test-digits"
-TINY = ["--param", "width=2", "--param", "hidden=8", "--param", "features=8", "--param", "latent_channels=2",
+TINY = ["--param", "width=2", "--param", "hidden=8", "--param", "features=8", "--param", "latent_channels=8",
         "--epochs", "1", "--quiet"]
 
 
@@ -97,7 +97,7 @@ def test_trains_once_and_run_finds_the_checkpoint(capsys, suite: Path, tmp_path:
     assert main(argv) == 0  # the same point again: found, not retrained
     assert str(checkpoint) in capsys.readouterr().out
 
-    params = {"beta": 2.0, "width": 2, "hidden": 8, "features": 8, "latent_channels": 2, "epochs": 1}
+    params = {"beta": 2.0, "width": 2, "hidden": 8, "features": 8, "latent_channels": 8, "epochs": 1}
     entry = CodecEntry(name="entropic-student-block", points=[params])
     config = replace(load_suite(str(suite)), codecs=[entry])
     (record,) = run_suite(config, out=tmp_path, progress=False, log=lambda _: None, device="cpu")

@@ -27,6 +27,10 @@ from vcmbench.errors import BitstreamError
 BLOCK_MAGIC = 0xB7
 _WORD = 4  # compressai's rANS coder emits 32-bit words
 _MIN_PAYLOAD = 2 * _WORD  # the flushed 64-bit coder state
+# compressai's encoder sizes its output buffer at one 32-bit word per symbol, and its flush alone
+# writes two: strings of very few symbols overrun the buffer (heap corruption). With at least 8
+# symbols (each worth at most 16 bits, a word per 32) the buffer always suffices.
+MIN_SYMBOLS = 8
 _MAX_SYMBOLS = 1 << 28  # refuse headers that would make the decoder allocate absurd tensors
 _CODER_BUFFERS = ("_offset", "_quantized_cdf", "_cdf_length")
 
@@ -74,6 +78,7 @@ class LatentCoder:
     def encode_samples(self, y: torch.Tensor) -> list[bytes]:
         """One self-describing stream per sample of ``y`` (N×C×H×W)."""
         y = self._check(y)
+        self._check_symbol_count(y[0].numel())
         header = write_varint(y.shape[2]) + write_varint(y.shape[3])
         return [header + s for s in self.bottleneck.compress(y.float().cpu())]
 
@@ -92,6 +97,7 @@ class LatentCoder:
     def encode_block(self, y: torch.Tensor) -> bytes:
         """All samples of ``y`` (N×C×H×W) as one stream."""
         y = self._check(y)
+        self._check_symbol_count(y.numel())
         n, c, h, w = y.shape
         side_by_side = y.float().cpu().permute(1, 0, 2, 3).reshape(1, c, n * h, w)
         (payload,) = self.bottleneck.compress(side_by_side)
@@ -123,6 +129,12 @@ class LatentCoder:
         if y.numel() and not torch.isfinite(y).all():
             raise ValueError("latents contain NaN or infinity")
         return y
+
+    @staticmethod
+    def _check_symbol_count(count: int) -> None:
+        if count < MIN_SYMBOLS:
+            raise ValueError(f"a compressai string needs at least {MIN_SYMBOLS} symbols (its encoder "
+                             f"overruns its buffer on fewer); this one would have {count}")
 
     def _check_shape(self, n: int, h: int, w: int) -> None:
         if min(n, h, w) < 1 or n * h * w * self.channels > _MAX_SYMBOLS:

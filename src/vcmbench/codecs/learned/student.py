@@ -35,7 +35,7 @@ from vcmbench.codecs.learned.base import (
     LearnedSampleCodec,
     input_fingerprint,
 )
-from vcmbench.codecs.learned.entropy_model import bits_from_likelihoods
+from vcmbench.codecs.learned.entropy_model import MIN_SYMBOLS, bits_from_likelihoods
 from vcmbench.codecs.learned.inputs import dataset_tensors, to_image_batch
 from vcmbench.codecs.learned.training import TrainSettings, rate_in_float32, train
 from vcmbench.errors import UsageError
@@ -45,42 +45,83 @@ DEFAULT_BETAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 class StudentNet(nn.Module):
-    """g_a (two strided convs, pooled to a C-vector), the entropy bottleneck, g_s and a tail."""
+    """g_a (two strided convs, pooled), the entropy bottleneck, g_s (the bridge) and a tail.
+
+    Two latent kinds. ``vector``: g_a outputs a C-vector, rounded on the coder's grid (one
+    EntropyBottleneck channel per element). ``categorical``: g_a scores K learned codewords and
+    sends the index of the best one, a single integer whose distribution the bottleneck learns;
+    the decoder looks the codeword up. The categorical latent lets the rate fall to the entropy
+    of the codeword usage, which for a classifier approaches the label entropy.
+    """
 
     def __init__(self, in_channels: int, width: int, latent_channels: int, hidden: int,
-                 feature_shape: tuple[int, ...], tail: nn.Module, simplex: bool = False):
+                 feature_shape: tuple[int, ...], tail: nn.Module, codewords: int = 0):
         super().__init__()
-        self.simplex = simplex
-        self.scale = nn.Parameter(torch.tensor(2.0))
+        self.codewords = codewords
         self.analysis = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, latent_channels),
-            nn.Unflatten(1, (latent_channels, 1, 1)),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * width * 16, codewords or latent_channels),
         )
-        self.bottleneck = EntropyBottleneck(latent_channels)
+        # A categorical latent is one index, padded with constant channels that cost ~0 bits, because
+        # compressai strings need MIN_SYMBOLS symbols (see entropy_model).
+        self.bottleneck = EntropyBottleneck(MIN_SYMBOLS if codewords else latent_channels)
+        self.codebook = nn.Parameter(torch.randn(codewords, latent_channels)) if codewords else None
         self.bridge = nn.Sequential(
-            nn.Flatten(), nn.Linear(latent_channels, hidden), nn.ReLU(),
+            nn.Linear(latent_channels, hidden), nn.ReLU(),
             nn.Linear(hidden, math.prod(feature_shape)), nn.ReLU(), nn.Unflatten(1, feature_shape),
         )
         self.tail = tail
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """g_a; a simplex latent is a scaled softmax, which rounds to (nearly) one-hot codes."""
-        y = self.analysis(x)
-        return self.scale * torch.softmax(y, dim=1) if self.simplex else y
+    def _medians(self) -> torch.Tensor:
+        return self.bottleneck._get_medians().detach().reshape(-1)
 
-    def quantize_ste(self, y: torch.Tensor) -> torch.Tensor:
-        """Round on the coder's grid in the forward pass, identity gradient in the backward pass."""
-        medians = self.bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
-        return y + (torch.round(y - medians) + medians - y).detach()
+    def _offset(self) -> torch.Tensor:
+        """Where the coder's integer grid sits: codeword k is sent as the value k + offset."""
+        m = self._medians()
+        return m - torch.round(m)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """g_a: the latents the coder sends (N×C×1×1)."""
+        z = self.analysis(x)
+        if self.codewords:
+            y = torch.zeros(len(z), MIN_SYMBOLS, device=z.device)
+            y[:, 0] = z.argmax(1).float()
+            return (y + self._offset())[:, :, None, None]
+        return z[:, :, None, None]
+
+    def synthesize(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """g_s: decoded latents to the bridge's features."""
+        if self.codewords:
+            index = torch.round(y_hat[:, 0, 0, 0] - self._offset()[0]).long().clamp(0, self.codewords - 1)
+            return self.bridge(self.codebook[index])
+        return self.bridge(y_hat.flatten(1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training pass: bridge features from rounded latents, likelihoods from noisy ones."""
-        y = self.encode(x)
+        """Training pass: (bridge features, estimated bits for the whole batch)."""
+        z = self.analysis(x)
+        if self.codewords:
+            return self._forward_categorical(z)
+        y = z[:, :, None, None]
         with rate_in_float32(str(x.device)):
             _, likelihoods = self.bottleneck(y.float())
-        return self.bridge(self.quantize_ste(y)), likelihoods
+        m = self._medians().reshape(1, -1, 1, 1)
+        y_hat = y + (torch.round(y - m) + m - y).detach()  # rounded forward, identity gradient backward
+        return self.bridge(y_hat.flatten(1)), bits_from_likelihoods(likelihoods)
+
+    def _forward_categorical(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        q = torch.softmax(z.float(), dim=1)
+        hard = nn.functional.one_hot(q.argmax(1), self.codewords).to(q)
+        choice = hard + q - q.detach()  # the hard choice forward, the soft one's gradient backward
+        grid = torch.zeros(MIN_SYMBOLS, self.codewords, device=z.device)
+        grid[0] = torch.arange(self.codewords, device=z.device)
+        pmf, _, _ = self.bottleneck._likelihood((grid + self._offset()[:, None])[:, None, :])
+        if self.bottleneck.use_likelihood_bound:
+            pmf = self.bottleneck.likelihood_lower_bound(pmf)
+        index_bits = -(q * torch.log2(pmf[0, 0][None])).sum()  # expected code length of the chosen index
+        padding_bits = -torch.log2(pmf[1:, 0, 0]).sum() * len(z)
+        bits = index_bits + padding_bits
+        return self.bridge(choice @ self.codebook), bits
 
 
 class EntropicStudent(LearnedCodec):
@@ -94,7 +135,7 @@ class EntropicStudent(LearnedCodec):
         "beta": None, "objective": "supervised", "latent_channels": 8, "width": 8, "hidden": 32,
         "features": 64, "in_channels": 1, "epochs": 20, "batch_size": 64, "lr": 3e-3,
         "teacher_split": "fc1", "teacher_epochs": 4, "augment": 2, "warmup": 0.3,
-        "latent": "linear",
+        "latent": "vector", "codewords": 16,
     }
 
     @classmethod
@@ -107,9 +148,15 @@ class EntropicStudent(LearnedCodec):
         if s["objective"] not in ("supervised", "distill"):
             raise UsageError(f"{self.family}: objective must be 'supervised' or 'distill', "
                              f"got {s['objective']!r}")
-        for key in ("latent_channels", "width", "hidden", "features", "in_channels", "batch_size"):
+        if s["latent"] not in ("vector", "categorical"):
+            raise UsageError(f"{self.family}: latent must be 'vector' or 'categorical', got {s['latent']!r}")
+        for key in ("latent_channels", "width", "hidden", "features", "in_channels", "batch_size",
+                    "codewords"):
             if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
                 raise UsageError(f"{self.family}: {key} must be a positive integer, got {s[key]!r}")
+        if s["latent"] == "vector" and s["latent_channels"] < MIN_SYMBOLS:
+            raise UsageError(f"{self.family}: latent_channels must be at least {MIN_SYMBOLS} (the entropy "
+                             f"coder's minimum per string), got {s['latent_channels']}")
 
     # -- configuration and network -----------------------------------------------------------
     def checkpoint_config(self, ctx: CodecContext) -> dict[str, Any]:
@@ -132,9 +179,9 @@ class EntropicStudent(LearnedCodec):
         else:
             shape = (s["features"],)
             tail = nn.Linear(s["features"], ctx.num_classes)
-        simplex = s["latent"] == "simplex"
-        channels = ctx.num_classes if simplex else s["latent_channels"]
-        return StudentNet(s["in_channels"], s["width"], channels, s["hidden"], shape, tail, simplex)
+        codewords = s["codewords"] if s["latent"] == "categorical" else 0
+        return StudentNet(s["in_channels"], s["width"], s["latent_channels"], s["hidden"], shape, tail,
+                          codewords)
 
     def _teacher(self, ctx: CodecContext) -> Any:
         """The suite's mnist-cnn if that is its task model, else an mnist-cnn trained on the same split."""
@@ -168,8 +215,8 @@ class EntropicStudent(LearnedCodec):
 
             def loss_fn(m: nn.Module, x: torch.Tensor, t: torch.Tensor, done: float
                         ) -> tuple[torch.Tensor, dict[str, float]]:
-                feats, likelihoods = m(x)
-                bits = bits_from_likelihoods(likelihoods) / len(x)
+                feats, bits = m(x)
+                bits = bits / len(x)
                 mse = nn.functional.mse_loss(feats.float(), t.float())
                 logs = {"bits": float(bits.detach()), "mse": float(mse.detach())}
                 return ramp(done) * bits + beta * mse, logs
@@ -178,8 +225,8 @@ class EntropicStudent(LearnedCodec):
 
             def loss_fn(m: nn.Module, x: torch.Tensor, t: torch.Tensor, done: float
                         ) -> tuple[torch.Tensor, dict[str, float]]:
-                feats, likelihoods = m(x)
-                bits = bits_from_likelihoods(likelihoods) / len(x)
+                feats, bits = m(x)
+                bits = bits / len(x)
                 ce = nn.functional.cross_entropy(m.tail(feats).float(), t)
                 logs = {"bits": float(bits.detach()), "ce_nats": float(ce.detach())}
                 return ramp(done) * bits + beta * ce, logs
@@ -196,7 +243,7 @@ class EntropicStudent(LearnedCodec):
         return self.model.encode(to_image_batch(xs, self.settings["in_channels"]))
 
     def outputs(self, y_hat: torch.Tensor) -> list[Any]:
-        logits = self.model.tail(self.model.bridge(y_hat))
+        logits = self.model.tail(self.model.synthesize(y_hat))
         return [int(v) for v in logits.argmax(1)]
 
 
