@@ -487,3 +487,91 @@ class LabelLossyCodec(LabelCodec):
         assert self._weights is not None
         p = self._weights / self._weights.sum()
         return float(-np.log2(p[labels[: self.sent(len(labels))]]).sum())
+
+
+# --- a block vector quantiser over label tuples ------------------------------------------------------------
+
+
+def random_codebook(num_classes: int, n: int, size: int, seed: int) -> np.ndarray:
+    """``size`` random n-tuples of labels, uniform, from a seed both ends know: no side information."""
+    rng = np.random.default_rng([seed, num_classes, n, size])
+    return rng.integers(0, num_classes, size=(size, n), dtype=np.int64)
+
+
+def nearest_codewords(tuples: np.ndarray, codebook: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Index of the codeword with the most agreeing positions (least Hamming distance) for each tuple."""
+    out = np.empty(len(tuples), dtype=np.int64)
+    for start in range(0, len(tuples), chunk):
+        part = tuples[start:start + chunk]
+        matches = np.zeros((len(part), len(codebook)), dtype=np.int16)
+        for j in range(tuples.shape[1]):
+            matches += part[:, j, None] == codebook[None, :, j]
+        out[start:start + chunk] = matches.argmax(axis=1)
+    return out
+
+
+@register_codec("label-vq")
+class LabelVqCodec(LabelCodec):
+    """Lossy: each n-tuple of labels becomes the index (``bits`` bits) of the nearest of 2^bits random tuples.
+
+    This is the random-coding argument behind the rate-distortion theorem, at a finite block
+    length: a codebook of 2^(nR) tuples drawn from the bound's reproduction distribution (uniform
+    for a uniform source) reaches distortion D(R) as n grows. At n = 8 and K = 10 it already beats
+    time-sharing (label-lossy) clearly, e.g. about 0.47 accuracy at 1 bit per label where
+    time-sharing gets 0.37 (uniform labels, a perfect classifier). Encoding searches the whole
+    codebook, so 2^bits stays modest, and at such short blocks the random code falls behind
+    time-sharing near full accuracy (3 bits per label: 0.84 against 0.91): the default grid
+    covers the low rates, where it wins; the report's convex hull combines both families. For K
+    in the thousands R(D) is almost a straight line and time-sharing is nearly as good anyway.
+    The codebook is regenerated from ``seed`` at both ends, so it costs no bits.
+    """
+
+    description = "classify, then vector-quantise n-tuples of labels with a random codebook; lossy"
+    MAX_BITS: ClassVar[int] = 20
+
+    def __init__(self, n: int = 8, bits: int = 8, seed: int = 0, block_size: int | None = None):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise UsageError(f"tuple length n must be a positive integer, got {n!r}")
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 0 <= bits <= self.MAX_BITS:
+            raise UsageError(f"bits per tuple must be an integer in 0..{self.MAX_BITS}, got {bits!r}")
+        super().__init__(block_size=block_size, n=n, bits=bits, seed=seed)
+        self.n, self.bits, self.seed = n, bits, int(seed)
+        self._codebook: np.ndarray | None = None
+
+    @classmethod
+    def operating_points(cls) -> list[dict[str, Any]]:
+        return [{"n": 8, "bits": b} for b in (0, 2, 4, 8, 12, 16)]
+
+    def prepare_code(self, ctx: CodecContext) -> None:
+        self._codebook = random_codebook(ctx.num_classes, self.n, 1 << self.bits, self.seed)
+
+    @property
+    def codebook(self) -> np.ndarray:
+        if self._codebook is None:
+            raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        return self._codebook
+
+    def _tuples(self, count: int) -> int:
+        return -(-count // self.n)
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        count = len(labels)
+        padded = np.zeros(self._tuples(count) * self.n, dtype=np.int64)
+        padded[:count] = labels
+        tuples = padded.reshape(-1, self.n)
+        indices = nearest_codewords(tuples, self.codebook)
+        rest = count % self.n
+        if rest:  # the last, short tuple: only its real positions count
+            indices[-1] = nearest_codewords(tuples[-1:, :rest], self.codebook[:, :rest])[0]
+        return pack_fields(indices, self.bits)
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        tuples = self._tuples(count)
+        if len(data) != packed_size(tuples, self.bits):
+            raise BitstreamError(f"payload is {len(data)} bytes, {tuples} indices of {self.bits} bits need "
+                                 f"{packed_size(tuples, self.bits)}")
+        indices = np.asarray(unpack_fields(data, tuples, self.bits), dtype=np.int64)
+        return self.codebook[indices].reshape(-1)[:count]
+
+    def ideal_bits(self, labels: np.ndarray) -> float:
+        return float(self._tuples(len(labels)) * self.bits)
