@@ -373,3 +373,23 @@ def test_vq_beats_time_sharing_at_low_rates_and_pays_the_analytic_rate():
     lossy_decoded, lossy_bytes = run_blocks(lossy, labels)
     assert lossy_bytes <= vq_bytes + 12  # the same rate, give or take the ANS framing (~0.02 bit/label)
     assert vq_accuracy > np.mean(np.array(lossy_decoded) == labels) + 0.05
+
+
+def uniform_rate_distortion(k: int, distortion: float) -> float:
+    """R(D) of a uniform K-ary source under Hamming distortion (closed form), in bits per symbol."""
+    if distortion >= 1 - 1 / k:
+        return 0.0
+    h = 0.0 if distortion <= 0 else -distortion * math.log2(distortion) - (1 - distortion) * math.log2(
+        1 - distortion)
+    return math.log2(k) - h - distortion * math.log2(k - 1)
+
+
+@pytest.mark.parametrize("name", ["label-lossy", "label-vq", "label-block"])
+def test_no_operating_point_beats_the_rate_distortion_bound(name):
+    k, n_labels = 10, 4000
+    labels = np.random.default_rng(7).integers(0, k, n_labels).tolist()
+    for point in CODECS.get(name).operating_points():
+        codec = ready(CODECS.get(name)(**point), k)
+        decoded, total = run_blocks(codec, labels)
+        accuracy = float(np.mean(np.array(decoded) == labels))
+        assert 8 * total / n_labels >= uniform_rate_distortion(k, 1 - accuracy), point

@@ -66,7 +66,10 @@ def predict_labels(task_model: TaskModel, inputs: Sequence[Any], num_classes: in
     not depend on the operating point.
     """
     key = _digest(inputs)
-    cache = _prediction_cache.setdefault(task_model, {})
+    try:
+        cache = _prediction_cache.setdefault(task_model, {})
+    except TypeError:  # a task model that cannot be weakly referenced or hashed: no caching
+        cache, key = {}, None
     if key is not None and key in cache:
         return cache[key]
     parts = [np.asarray(task_model.predict(list(inputs[i:i + _PREDICT_BATCH])), dtype=np.int64).reshape(-1)
