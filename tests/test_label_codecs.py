@@ -110,7 +110,7 @@ def expected_decode(codec: LabelCodec, labels: list[int]) -> list[int]:
 
 
 @pytest.mark.parametrize(("name", "point"), POINTS, ids=[f"{n}-{p}" for n, p in POINTS])
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_round_trip_for_every_codec_and_block_size(name, point, data):
     k = data.draw(st.integers(2, 1000), label="K")
