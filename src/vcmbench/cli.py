@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-COMMANDS = ("codecs", "run", "report", "train", "publish")
+COMMANDS = ("codecs", "run", "report", "train", "publish", "bound")
 
 
 class _OneLineParser(argparse.ArgumentParser):
