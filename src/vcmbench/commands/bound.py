@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,16 @@ def _size(args: argparse.Namespace) -> tuple[int, int] | None:
     return args.width, args.height
 
 
+def _scientific(log2_value: float) -> str:
+    """K ≈ m·10^e from log2 K, for counts too large for a float."""
+    exponent = log2_value * math.log10(2.0)
+    e = math.floor(exponent)
+    return f"{10 ** (exponent - e):.3f}e{e:+d}"
+
+
 def _describe(a: dict[str, Any]) -> str:
     if a["method"] == "configuration-count":
-        line = (f"{a['source']}: K = {int(a['configurations']):.4g} configurations "
+        line = (f"{a['source']}: K = {_scientific(a['log2_configurations'])} configurations "
                 f"(log2 K = {a['log2_configurations']:.4f}); at {100 * a['accuracy']:.4g}% accuracy "
                 f"R = {a['rate_bits']:.4f} bits/image (configuration count, eq. 7 + eq. 4)")
         if "bits_per_pixel" in a:

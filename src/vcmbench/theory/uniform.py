@@ -33,7 +33,7 @@ def _class_logs(num_classes: int | ArrayLike) -> tuple[np.ndarray, np.ndarray, n
         k = int(num_classes)
         if k < 2:
             raise UsageError(f"the number of classes must be at least 2, got {k}")
-        return np.asarray(log2_int(k)), np.asarray(log2_int(k - 1)), np.asarray(1.0 - 1.0 / k)
+        return np.asarray(log2_int(k)), np.asarray(log2_int(k - 1)), np.asarray(1.0 - 1 / k)
     k = np.asarray(num_classes)
     if k.dtype == bool or not np.issubdtype(k.dtype, np.number) or np.any(k != np.floor(k)):
         raise UsageError(f"the number of classes must be an integer, got {num_classes!r}")
