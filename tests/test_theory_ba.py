@@ -94,7 +94,8 @@ def test_curve_is_decreasing_and_convex() -> None:
     assert np.all(np.diff(chord_slopes) >= -1e-6)
     # the slope parameter is dR/dD: increasing along the curve and bracketing the chord slopes
     assert np.all(np.diff(curve.slopes) > 0)
-    assert np.all(curve.slopes[:-1] <= chord_slopes + 1e-6) and np.all(chord_slopes <= curve.slopes[1:] + 1e-6)
+    assert np.all(curve.slopes[:-1] <= chord_slopes + 1e-6)
+    assert np.all(chord_slopes <= curve.slopes[1:] + 1e-6)
 
 
 def test_nonuniform_prior_needs_fewer_bits_than_uniform() -> None:
