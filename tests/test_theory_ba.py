@@ -14,6 +14,7 @@ from vcmbench.theory import (
     accuracy_rate_curve,
     blahut_arimoto,
     bound_bits,
+    default_slopes,
     entropy_bits,
     hamming_rate,
     rate_at_distortion,
@@ -119,8 +120,15 @@ def test_shannon_lower_bound_below_and_exact_where_it_should_be() -> None:
 
 def test_ba_never_below_shannon_lower_bound() -> None:
     p = random_prior(7, 12)
-    curve = blahut_arimoto(p, num_slopes=40)
-    assert np.all(shannon_lower_bound(p, curve.distortion) <= curve.rate_lower + 1e-9)
+    slopes = np.concatenate([[-40.0, -25.0, -15.0], default_slopes(p, 30)])
+    curve = blahut_arimoto(p, slopes=slopes, init="uniform", tol=1e-8)
+    slb = shannon_lower_bound(p, curve.distortion)
+    assert np.all(slb <= curve.rate + 1e-12)
+    exact_region = curve.distortion <= 11 * p.min()  # (K − 1)·min p
+    assert exact_region.sum() >= 1
+    np.testing.assert_allclose(curve.rate[exact_region], slb[exact_region], atol=1e-8)
+    assert np.all(slb[~exact_region] <= curve.rate_lower[~exact_region] + curve.tol)
+    assert np.any(slb[~exact_region] < curve.rate_lower[~exact_region] - 1e-3)
 
 
 def test_rate_at_distortion_is_certified_and_reports_its_slope() -> None:

@@ -2,7 +2,7 @@
 
 At slope s ≤ 0 (nats per unit distortion) and output distribution r, the test channel is
 q(x̂|x) = r(x̂)·e^{s·d(x,x̂)}/Z(x), Z(x) = Σ r·e^{s·d}, and c(x̂) = Σ_x p(x)·e^{s·d(x,x̂)}/Z(x).
-Blahut (IEEE Trans. IT-18, 1972, Thm. 8; Cover & Thomas §10.8) gives, at D_q = E[d] under q:
+Blahut (IEEE Trans. IT-18, 1972; Cover & Thomas §10.8) gives, at D_q = E[d] under q:
 
     rate_lower = s·D_q − Σ p·ln Z − max ln c  ≤  R(D_q)  ≤  I(p, q) = s·D_q − Σ p·ln Z − Σ r·c·ln c = rate.
 
@@ -99,9 +99,11 @@ class _HammingKernel:
     """e^{s·d} for d = 1 − δ, applied in O(K). Classes with zero probability are dropped (they are never
     reproduced under Hamming distortion: their c is e^s·Σ p/Z < 1 at the optimum)."""
 
-    def __init__(self, p: np.ndarray) -> None:
-        self.p = p
-        self.log_p = np.log(p)
+    def __init__(self, prior: np.ndarray) -> None:
+        self.keep = prior > 0
+        self.full_size = prior.size
+        self.p = prior[self.keep]
+        self.log_p = np.log(self.p)
 
     def prepare(self, s: float) -> None:
         self.s = s
@@ -198,10 +200,8 @@ def _prepare(prior: ArrayLike, distortion_matrix: ArrayLike | None) -> tuple[np.
                                                                              _DenseKernel, int]:
     p = prior_from_counts(prior)
     if distortion_matrix is None:
-        keep = p > 0
-        kernel = _HammingKernel(p[keep])
-        kernel.keep, kernel.full_size = keep, p.size
-        return p[keep], kernel, int(keep.sum())
+        kernel = _HammingKernel(p)
+        return kernel.p, kernel, kernel.p.size
     d = np.asarray(distortion_matrix, dtype=float)
     if d.ndim != 2 or d.shape[0] != p.size or d.shape[1] < 1:
         raise UsageError(f"the distortion matrix must be {p.size}×M for a prior of {p.size} classes, "

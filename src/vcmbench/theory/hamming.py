@@ -108,10 +108,11 @@ def water_filling(prior: ArrayLike, distortion: float) -> WaterFilling:
 def shannon_lower_bound(prior: ArrayLike, distortion: ArrayLike) -> float | np.ndarray:
     """H(p) − H_b(D) − D·log2(K − 1), clipped at 0, K = len(prior) (Fano's inequality).
 
-    A lower bound on R(D) for every prior. It is exact for a uniform prior on all of [0, 1 − 1/K],
-    and for a general prior exactly where every class is still reproduced: D ≤ (K − 1)·min p
-    (Cover & Thomas, problem 10.5; Gray, *Entropy and Information Theory*). Past 1 − 1/K the Fano
-    term stops growing, so the bound uses min(D, 1 − 1/K).
+    A lower bound on R(D) for every prior (Cover & Thomas ch. 10; Gray, *Entropy and Information
+    Theory*). It is exact for a uniform prior on all of [0, 1 − 1/K], and for a general prior exactly
+    where every class is still reproduced, D ≤ (K − 1)·min p: there the water-filling solution above
+    has all K classes active and reduces to this expression. Past 1 − 1/K the Fano term stops growing,
+    so the bound uses min(D, 1 − 1/K).
     """
     p = prior_from_counts(prior)
     k = p.size
