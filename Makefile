@@ -1,6 +1,6 @@
 # The two quick-start commands of the README live here, so the README and .ci/run never drift.
 #   make run    install everything into .venv, then run the MNIST suite on embedded data
-#   make test   install everything into .venv, then run the test suite
+#   make test   install everything into .venv (and Debian's chromium for the page test), then run the tests
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,6 +20,7 @@ run: install
 	$(BIN)/vcmbench run mnist
 
 test: install
+	sh scripts/install-browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
