@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vcmbench.commands.arguments import parse_levels
 from vcmbench.errors import UsageError
 from vcmbench.publish.build import publish
 from vcmbench.publish.literature import default_literature_dir
@@ -38,18 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated accuracies for the ranking (default: each suite's accuracy_levels)",
     )
     p.set_defaults(func=run)
-
-
-def parse_levels(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        levels = tuple(float(t) for t in text.split(","))
-    except ValueError:
-        raise UsageError(f"--levels must be comma-separated numbers, got {text!r}") from None
-    if not all(0 <= a <= 1 for a in levels):
-        raise UsageError(f"--levels must lie in [0, 1], got {text!r}")
-    return levels
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from vcmbench.commands.arguments import parse_levels
 from vcmbench.report.gaps import gaps_at_levels, point_gaps
 from vcmbench.report.load import find_records
 from vcmbench.report.show import DEFAULT_LEVELS, show_report
@@ -23,22 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _levels(text: str | None) -> tuple[float, ...]:
-    if text is None:
-        return DEFAULT_LEVELS
-    from vcmbench.errors import UsageError
-
-    try:
-        levels = tuple(float(t) for t in text.split(","))
-    except ValueError:
-        raise UsageError(f"--levels must be comma-separated numbers, got {text!r}") from None
-    if not all(0 <= a <= 1 for a in levels):
-        raise UsageError("--levels must lie in [0, 1]")
-    return levels
-
-
 def run(args: argparse.Namespace) -> int:
-    levels = _levels(args.levels)
+    levels = parse_levels(args.levels) or DEFAULT_LEVELS
     records = find_records(args.paths)
     if args.json:
         print(json.dumps(to_json(point_gaps(records), gaps_at_levels(records, levels)), indent=2))
