@@ -110,7 +110,11 @@ class LearnedCodec(Codec):
         summary = self.fit(model, ctx, progress=progress, resume=resume, partial_path=partial,
                            partial_config={**config, "partial": True})
         tighten_tails(model.bottleneck)
-        save_checkpoint(target, config, {"model": coder_free_state(model.state_dict())}, summary)
+        # float16 on disk halves the files (shipped ones too); encoder and decoder both load them, so
+        # both run the same rounded weights.
+        state = {k: v.half() if v.is_floating_point() else v
+                 for k, v in coder_free_state(model.state_dict()).items()}
+        save_checkpoint(target, config, {"model": state}, summary)
         partial.unlink(missing_ok=True)
         return target
 

@@ -41,7 +41,7 @@ from vcmbench.codecs.learned.training import TrainSettings, rate_in_float32, tra
 from vcmbench.errors import UsageError
 
 # The MNIST grid: each point trains in seconds on two CPU cores (see benchmarks/train-mnist.md).
-DEFAULT_BETAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+DEFAULT_BETAS = (32.0, 128.0, 256.0, 512.0, 2048.0)
 
 
 class StudentNet(nn.Module):
@@ -58,6 +58,7 @@ class StudentNet(nn.Module):
                  feature_shape: tuple[int, ...], tail: nn.Module, codewords: int = 0):
         super().__init__()
         self.codewords = codewords
+        self.hard_choice = False
         self.analysis = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.ReLU(),
@@ -110,9 +111,14 @@ class StudentNet(nn.Module):
         return self.bridge(y_hat.flatten(1)), bits_from_likelihoods(likelihoods)
 
     def _forward_categorical(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # First trained on the soft assignment q (the expected codeword), which gives the classifier full
+        # gradients (straight-through hard choices from the start collapsed the codebook); then, with
+        # ``hard_choice`` set, on the hard index the decoder will see, so decoder and encoder agree.
         q = torch.softmax(z.float(), dim=1)
-        hard = nn.functional.one_hot(q.argmax(1), self.codewords).to(q)
-        choice = hard + q - q.detach()  # the hard choice forward, the soft one's gradient backward
+        if self.hard_choice:
+            q_used = nn.functional.one_hot(q.argmax(1), self.codewords).to(q) + q - q.detach()
+        else:
+            q_used = q
         grid = torch.zeros(MIN_SYMBOLS, self.codewords, device=z.device)
         grid[0] = torch.arange(self.codewords, device=z.device)
         pmf, _, _ = self.bottleneck._likelihood((grid + self._offset()[:, None])[:, None, :])
@@ -121,7 +127,7 @@ class StudentNet(nn.Module):
         index_bits = -(q * torch.log2(pmf[0, 0][None])).sum()  # expected code length of the chosen index
         padding_bits = -torch.log2(pmf[1:, 0, 0]).sum() * len(z)
         bits = index_bits + padding_bits
-        return self.bridge(choice @ self.codebook), bits
+        return self.bridge(q_used @ self.codebook), bits
 
 
 class EntropicStudent(LearnedCodec):
@@ -132,10 +138,10 @@ class EntropicStudent(LearnedCodec):
     decodes_to = "label"
     needs_beta = True
     defaults: ClassVar[dict[str, Any]] = {
-        "beta": None, "objective": "supervised", "latent_channels": 8, "width": 8, "hidden": 32,
-        "features": 64, "in_channels": 1, "epochs": 20, "batch_size": 64, "lr": 3e-3,
+        "beta": None, "objective": "supervised", "latent_channels": 8, "width": 16, "hidden": 32,
+        "features": 64, "in_channels": 1, "epochs": 24, "batch_size": 64, "lr": 3e-3,
         "teacher_split": "fc1", "teacher_epochs": 4, "augment": 2, "warmup": 0.3,
-        "latent": "vector", "codewords": 16,
+        "latent": "categorical", "codewords": 32, "hard_phase": 0.3,
     }
 
     @classmethod
@@ -201,6 +207,7 @@ class EntropicStudent(LearnedCodec):
         images, labels = dataset_tensors(ctx.train, s["in_channels"])
         beta = float(s["beta"])
         warmup = float(s["warmup"])
+        hard_phase = float(s["hard_phase"])
 
         def ramp(done: float) -> float:
             """The rate term fades in: the task is learnt first, then squeezed into fewer bits."""
@@ -225,6 +232,7 @@ class EntropicStudent(LearnedCodec):
 
             def loss_fn(m: nn.Module, x: torch.Tensor, t: torch.Tensor, done: float
                         ) -> tuple[torch.Tensor, dict[str, float]]:
+                m.hard_choice = done >= 1.0 - hard_phase
                 feats, bits = m(x)
                 bits = bits / len(x)
                 ce = nn.functional.cross_entropy(m.tail(feats).float(), t)
