@@ -209,3 +209,37 @@ def test_categorical_latent_codes_one_index_per_sample(train_set: ArrayDataset, 
     streams = sample.encode_batch(xs)
     assert sample.decode_batch(streams) == block.decode_block(block.encode_block(xs))
     assert all(len(s) >= 2 + 8 for s in streams)  # header + the coder's 64-bit flush, at least
+
+
+def test_resumed_training_matches_an_uninterrupted_one(tmp_path: Path) -> None:
+    from vcmbench.codecs.learned.training import TrainSettings, train
+
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(64, 5, generator=g), torch.randint(0, 3, (64,), generator=g)
+
+    def make() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return torch.nn.Linear(5, 3)
+
+    def loss_fn(m, xb, tb, done):
+        if interrupt and done >= 2 / 3:
+            raise KeyboardInterrupt
+        return torch.nn.functional.cross_entropy(m(xb), tb), {}
+
+    def settings(path: Path, resume: bool) -> TrainSettings:
+        return TrainSettings(epochs=3, batch_size=16, lr=0.05, progress=False, partial_path=path,
+                             partial_config={"codec": "t"}, resume=resume)
+
+    interrupt = False
+    straight = make()
+    train(straight, x, t, loss_fn, settings(tmp_path / "a.pt", False))
+    interrupt = True
+    resumed = make()
+    with pytest.raises(KeyboardInterrupt):
+        train(resumed, x, t, loss_fn, settings(tmp_path / "b.pt", False))
+    interrupt = False
+    resumed = make()
+    history = train(resumed, x, t, loss_fn, settings(tmp_path / "b.pt", True))
+    assert len(history) == 3
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b)

@@ -93,7 +93,7 @@ class LearnedCodec(Codec):
             target = cache_folder(ctx.cache_dir) / checkpoint_name(config)
             print(f"{self.name}: no checkpoint for {self.params} at {target}; training it now "
                   f"(or run `vcmbench train {self.family}` first)", file=sys.stderr)
-            path = self.train(ctx, progress=True)
+            path = self.train(ctx, progress=sys.stderr.isatty())
         self.load(path, ctx, config)
 
     def train(self, ctx: CodecContext, *, progress: bool = True, resume: bool = False,

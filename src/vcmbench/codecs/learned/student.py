@@ -141,7 +141,7 @@ class EntropicStudent(LearnedCodec):
         "beta": None, "objective": "supervised", "latent_channels": 8, "width": 16, "hidden": 32,
         "features": 64, "in_channels": 1, "epochs": 24, "batch_size": 64, "lr": 3e-3,
         "teacher_split": "fc1", "teacher_epochs": 4, "augment": 2, "warmup": 0.3,
-        "latent": "categorical", "codewords": 32, "hard_phase": 0.3,
+        "latent": "categorical", "codewords": 32, "hard_phase": 0.5,
     }
 
     @classmethod
