@@ -20,7 +20,7 @@ import torch
 from vcmbench.errors import DataError
 
 FORMAT = "vcmbench.learned-checkpoint/1"
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "learned"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data"  # package data: data/* in pyproject
 
 
 def config_hash(config: dict[str, Any]) -> str:

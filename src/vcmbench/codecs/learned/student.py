@@ -41,7 +41,7 @@ from vcmbench.codecs.learned.training import TrainSettings, rate_in_float32, tra
 from vcmbench.errors import UsageError
 
 # The MNIST grid: each point trains in seconds on two CPU cores (see benchmarks/train-mnist.md).
-DEFAULT_BETAS = (32.0, 128.0, 256.0, 512.0, 2048.0)
+DEFAULT_BETAS = (4.0, 8.0, 16.0, 32.0, 128.0)
 
 
 class StudentNet(nn.Module):
