@@ -243,3 +243,13 @@ def test_resumed_training_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     assert len(history) == 3
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_training_split_too_large_for_memory_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                        train_set: ArrayDataset) -> None:
+    from vcmbench.codecs.learned import inputs
+
+    monkeypatch.setattr(inputs, "MAX_IN_MEMORY_BYTES", 10 * 28 * 28 * 4)
+    with pytest.raises(UsageError, match="in memory"):
+        inputs.dataset_tensors(train_set, 1)
+    assert inputs.dataset_tensors(train_set, 1, limit=10)[0].shape == (10, 1, 28, 28)

@@ -10,6 +10,8 @@ import torch
 
 from vcmbench.errors import UsageError
 
+MAX_IN_MEMORY_BYTES = 4 * 2**30  # what a training split may take as float32 tensors
+
 
 def to_chw(x: Any) -> torch.Tensor:
     """One image as a float C×H×W tensor in [0, 1]: H×W, H×W×C (numpy) or C×H×W (torch) accepted."""
@@ -49,6 +51,11 @@ def dataset_tensors(dataset: Any, channels: int,
                     limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A whole (small) split in memory: images N×channels×H×W in [0, 1] and int64 labels."""
     n = len(dataset) if limit is None else min(limit, len(dataset))
+    per_image = to_image_batch(dataset.inputs([0]), channels)[0].numel() * 4
+    if n * per_image > MAX_IN_MEMORY_BYTES:
+        raise UsageError(f"training holds the split in memory: {n} images of {per_image // 1024} KiB need "
+                         f"{n * per_image / 2**30:.1f} GiB (limit {MAX_IN_MEMORY_BYTES / 2**30:.0f} GiB); "
+                         f"train on a smaller split")
     images = torch.cat([to_image_batch(dataset.inputs(range(i, min(n, i + 1024))), channels)
                         for i in range(0, n, 1024)])
     labels = torch.as_tensor(np.asarray(dataset.labels())[:n], dtype=torch.int64)
