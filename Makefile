@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # One pip command: compressai needs numpy<2 and opencv (via ultralytics) must be resolved together with it.
 INSTALL := $(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1 -e '.[test]'
 
-.PHONY: install run test lint bench
+.PHONY: install run test bench leaderboard
 
 $(BIN)/vcmbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,9 @@ test: install
 
 bench: install
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:randomly
+
+# Regenerate the repository's leaderboard/ from fresh runs of the suites that run here.
+leaderboard: install
+	$(BIN)/vcmbench run mnist --out results --quiet
+	$(BIN)/vcmbench run mnist-cnn --out results --quiet
+	$(BIN)/vcmbench publish results/mnist results/mnist-cnn --out leaderboard

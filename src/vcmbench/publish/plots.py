@@ -63,7 +63,7 @@ def plot_board(board: Board, folder: Path) -> dict[str, Path]:
             uniform = [bound_uniform(float(a), board.num_classes) for a in acc]
             ax.plot(uniform, acc, color="grey", lw=1, ls="--", label=f"bound, uniform K={board.num_classes}")
         for i, codec in enumerate(sorted({g.codec for g in board.points})):
-            color = f"C{i % 10}"
+            color = plt.get_cmap("tab20")(i % 20)  # more codecs than the default 10-colour cycle
             pts = [(g.accuracy, g.bits_per_sample) for g in board.points if g.codec == codec]
             hull = lower_convex_hull(pts)
             ax.scatter(

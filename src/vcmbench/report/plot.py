@@ -24,7 +24,7 @@ def plot_gaps(gaps: Sequence[PointGap], prior_counts: Sequence[int], path: Path,
     ax.plot(rate_u, acc_u, color="grey", lw=1, ls="--", label=f"bound, uniform K={k}")
     hulls = codec_hulls(gaps)
     for i, ((_, _, codec), hull) in enumerate(sorted(hulls.items())):
-        color = f"C{i % 10}"
+        color = plt.get_cmap("tab20")(i % 20)  # more codecs than the default 10-colour cycle
         pts = [g for g in gaps if g.codec == codec]
         ax.scatter([g.bits_per_sample for g in pts], [g.accuracy for g in pts], color=color, s=18,
                    label=codec, zorder=3)
