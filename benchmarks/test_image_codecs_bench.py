@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_sample_images
 
+from conftest import photo_crops
 from vcmbench.codecs.images import JpegCodec, PngCodec, WebpCodec
 
 BATCH = 32
@@ -17,15 +17,7 @@ BATCH = 32
 
 @pytest.fixture(scope="module")
 def crops() -> list[np.ndarray]:
-    """BATCH different 224×224 RGB crops of real photographs."""
-    photos = load_sample_images().images
-    rng = np.random.default_rng(0)
-    out = []
-    for i in range(BATCH):
-        photo = photos[i % len(photos)]
-        y, x = rng.integers(0, photo.shape[0] - 224), rng.integers(0, photo.shape[1] - 224)
-        out.append(np.ascontiguousarray(photo[y:y + 224, x:x + 224]))
-    return out
+    return photo_crops(BATCH)
 
 
 CODECS = [JpegCodec(quality=50), JpegCodec(quality=90), WebpCodec(quality=50), WebpCodec(quality=90),

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_sample_images
 from torch import nn
 
+from conftest import photo_crops
 from vcmbench.api.codec import CodecContext
 from vcmbench.api.task import TaskModel
 from vcmbench.codecs.learned.inputs import to_image_batch
@@ -32,14 +32,7 @@ BATCH = 16
 
 @pytest.fixture(scope="module")
 def crops() -> list[np.ndarray]:
-    photos = load_sample_images().images
-    rng = np.random.default_rng(0)
-    out = []
-    for i in range(BATCH):
-        photo = photos[i % len(photos)]
-        y, x = rng.integers(0, photo.shape[0] - 224), rng.integers(0, photo.shape[1] - 224)
-        out.append(np.ascontiguousarray(photo[y:y + 224, x:x + 224]))
-    return out
+    return photo_crops(BATCH)
 
 
 class TinyResNet(TaskModel):
