@@ -234,3 +234,12 @@ def test_property_ba_uniform_start_equals_exact(prior: list[float], seed: int) -
     curve = blahut_arimoto(p, slopes=slopes, tol=1e-7, init="uniform", max_iter=20_000)
     exact = hamming_rate(p, curve.distortion)
     assert np.all(curve.rate_lower <= exact + 1e-10) and np.all(exact <= curve.rate + 1e-10)
+
+
+def test_bound_bits_with_a_nearly_absent_class_at_nearly_perfect_accuracy() -> None:
+    """Found by hypothesis: D = 1e-16 with a class of probability 1e-13 once gave NaN after 7 s."""
+    counts = [1e-12, 0.186, 0.793, 0.804, 0.886, 0.645, 0.714, 0.839]
+    p = np.asarray(counts) / sum(counts)
+    bits = bound_bits(0.9999999999999999, p)
+    assert np.isfinite(bits)
+    assert bits == pytest.approx(float(hamming_rate(p, 1 - 0.9999999999999999)), abs=1e-8)

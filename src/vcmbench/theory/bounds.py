@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike
 from vcmbench.errors import UsageError
 from vcmbench.theory.blahut_arimoto import blahut_arimoto, rate_at_distortion
 from vcmbench.theory.entropy import entropy_bits
+from vcmbench.theory.hamming import shannon_lower_bound
 from vcmbench.theory.priors import prior_from_counts
 from vcmbench.theory.uniform import uniform_rate
 
@@ -43,7 +44,12 @@ def bound_bits(accuracy: float, prior: ArrayLike) -> float:
         return 0.0
     if is_uniform(support):
         return float(uniform_rate(int(support.size), 1.0 - a))
-    return rate_at_distortion(support, 1.0 - a).rate_bits
+    d = 1.0 - a
+    if d <= (support.size - 1) * support.min():
+        # The Shannon lower bound is R(D) exactly here; Blahut–Arimoto would need a slope so steep
+        # that its iteration loses all precision (D of 1e-16 with a class of probability 1e-13).
+        return float(shannon_lower_bound(support, d))
+    return rate_at_distortion(support, d).rate_bits
 
 
 def accuracy_rate_curve(prior: ArrayLike, num_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
