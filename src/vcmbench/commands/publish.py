@@ -7,7 +7,6 @@ from pathlib import Path
 
 from vcmbench.commands.arguments import parse_levels
 from vcmbench.errors import UsageError
-from vcmbench.publish.build import publish
 from vcmbench.publish.literature import default_literature_dir
 
 
@@ -51,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         literature = args.literature
     else:
         literature = default_literature_dir()
+    from vcmbench.publish.build import publish  # matplotlib, pandas, bjontegaard: only when publishing
+
     result = publish(args.results, args.out, literature_dir=literature, levels=levels)
     records = sum(len(b.records) for b in result.boards)
     print(
