@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vcmbench.api.record import RECORD_KIND, ResultRecord, validate
+from vcmbench.api.record import ResultRecord, validate
 from vcmbench.errors import VcmbenchError
+from vcmbench.report.load import raw_records
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 GRANULARITIES = ("sample", "block")
@@ -117,49 +118,13 @@ def parse_record(raw: Any, path: Path) -> ResultRecord:
         raise PublishError(f"{path}: {exc}") from exc
 
 
-def _looks_like_record(raw: Any) -> bool:
-    """In a folder, JSON that is neither marked as a record nor shaped like one is someone else's file."""
-    if not isinstance(raw, dict):
-        return False
-    if "kind" in raw:
-        return raw["kind"] == RECORD_KIND
-    return "codec" in raw and "metrics" in raw
-
-
-def record_files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
-    """(file, named explicitly) for every path given; folders are searched recursively for *.json."""
-    files = []
-    for root in paths:
-        root = Path(root)
-        if root.is_file():
-            files.append((root, True))
-        elif root.is_dir():
-            files += [(f, False) for f in sorted(root.rglob("*.json")) if f.is_file()]
-        else:
-            raise PublishError(
-                f"{root}: no such file or folder (give record files or folders written by "
-                "`vcmbench run --out DIR`)"
-            )
-    return files
-
-
 def load_records(paths: Sequence[Path]) -> list[LoadedRecord]:
     """Every record under ``paths``, validated one by one and then against each other."""
-    loaded = []
-    seen: set[Path] = set()
-    for path, explicit in record_files(paths):
-        if path.resolve() in seen:
-            continue
-        seen.add(path.resolve())
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            if explicit:
-                raise PublishError(f"{path}: not readable JSON ({exc})") from exc
-            continue
-        if not explicit and not _looks_like_record(raw):
-            continue
-        loaded.append(LoadedRecord(path, parse_record(raw, path)))
+    try:
+        found = raw_records(paths)
+    except VcmbenchError as exc:
+        raise PublishError(str(exc)) from exc
+    loaded = [LoadedRecord(path, parse_record(raw, path)) for path, raw in found]
     if not loaded:
         raise PublishError(
             f"no result records found in {', '.join(str(p) for p in paths)} "
