@@ -173,9 +173,9 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
         samples=n, prior_counts=np.bincount(labels, minlength=info.num_classes).astype(int).tolist(),
         pixels_per_sample=info.pixels_per_sample, points_per_sample=info.points_per_sample,
     )
-    task_ref = TaskRef(id=task_model.id, version=task_model.version, params=_jsonable(task_model.params),
+    task_ref = TaskRef(id=task_model.id, version=task_model.version, params=jsonable(task_model.params),
                        reference_accuracy=reference_accuracy)
-    codec_ref = CodecRef(name=codec.name, version=codec.version, params=_jsonable(codec.params),
+    codec_ref = CodecRef(name=codec.name, version=codec.version, params=jsonable(codec.params),
                          granularity=codec.granularity, decodes_to=codec.decodes_to)
     tally = _Tally()
     bits: list[int | None] = []
@@ -236,12 +236,12 @@ def _describe(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Parameters as plain JSON values (paths and numpy scalars become str/number)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, bool | int | float | str):

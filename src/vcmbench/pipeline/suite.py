@@ -25,7 +25,7 @@ from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
 from vcmbench.errors import DataError, UsageError
 from vcmbench.pipeline.config import CodecEntry, SuiteConfig, load_suite
 from vcmbench.pipeline.device import resolve_device
-from vcmbench.pipeline.evaluate import _jsonable, evaluate_point, reference_accuracy
+from vcmbench.pipeline.evaluate import evaluate_point, jsonable, reference_accuracy
 
 
 class LimitedDataset:
@@ -104,7 +104,7 @@ def point_slug(params: dict[str, Any]) -> str:
         return "default"
     text = "_".join(f"{k}={v}" for k, v in sorted(params.items()))
     slug = re.sub(r"[^A-Za-z0-9=.,+-]+", "-", text).strip("-")
-    digest = hashlib.sha256(json.dumps(_jsonable(params), sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps(jsonable(params), sort_keys=True).encode()).hexdigest()[:8]
     return slug if len(slug) <= 60 and slug == text else f"{slug[:50]}-{digest}"
 
 
@@ -149,7 +149,7 @@ def _cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_si
     """The uncompressed accuracy, computed once per (data, task model) and kept beside the records."""
     path = run_dir / "reference.json"
     key = {"fingerprint": dataset.info.fingerprint, "task_model": task.id, "version": task.version,
-           "params": _jsonable(task.params)}
+           "params": jsonable(task.params)}
     if path.is_file():
         try:
             cached = json.loads(path.read_text(encoding="utf-8"))
@@ -172,9 +172,9 @@ def _reusable(path: Path, run: SuiteRun, codec: Codec) -> ResultRecord | None:
     same = (record.status == "ok"
             and record.dataset.fingerprint == run.dataset.info.fingerprint
             and record.task_model.id == run.task_model.id
-            and record.task_model.params == _jsonable(run.task_model.params)
+            and record.task_model.params == jsonable(run.task_model.params)
             and record.codec.name == codec.name and record.codec.version == codec.version
-            and record.codec.params == _jsonable(codec.params)
+            and record.codec.params == jsonable(codec.params)
             and record.samples_file is not None and (path.parent / record.samples_file).is_file())
     return record if same else None
 
