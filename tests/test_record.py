@@ -73,3 +73,48 @@ def test_atomic_write_keeps_old_file_when_serialisation_fails(tmp_path):
         write_json_atomic(path, {"a": float("nan")})  # allow_nan=False refuses
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["r.json"]  # no temp file left behind
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_schema_1_record_still_loads_with_unknowns_as_none():
+    record = read_record(FIXTURES / "record-v1.json")
+    assert record.schema_version == SCHEMA_VERSION == 2
+    assert record.dataset.train_prior_counts is None and record.dataset.train_fingerprint is None
+    assert record.task_model.fingerprint is None
+    assert record.codec.identity == {} and record.codec.package is None
+    assert record.metrics.accuracy_interval is None
+    assert record.samples_sha256 is None
+    assert record.metrics.correct == 3
+
+
+def test_accuracy_interval_must_be_the_recomputed_one():
+    from vcmbench.theory.confidence import clopper_pearson
+
+    raw = make_record().to_dict()
+    m = raw["metrics"]
+    raw["metrics"]["accuracy_interval"] = list(clopper_pearson(m["correct"], m["samples"]))
+    assert validate(raw) == []
+    raw["metrics"]["accuracy_interval"] = [0.0, 1.0]
+    assert any("accuracy_interval" in p for p in validate(raw))
+
+
+def test_train_prior_counts_are_checked():
+    raw = make_record().to_dict()
+    raw["dataset"]["train_prior_counts"] = [1]
+    assert any("train_prior_counts" in p for p in validate(raw))
+    raw["dataset"]["train_prior_counts"] = [3, 1]
+    assert validate(raw) == []
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(tmp_path / "a.json", {"x": 1})
+        assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        write_json_atomic(tmp_path / "b.json", {"x": 1})
+        assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

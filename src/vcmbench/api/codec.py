@@ -47,6 +47,11 @@ class CodecContext:
     device: str = "cpu"
     cache_dir: Path = field(default_factory=lambda: Path(".vcmbench-cache"))
     seed: int = 0
+    # Training inside a run happens only when the user asked for it (`vcmbench run --train`);
+    # otherwise a codec without its checkpoint raises a VcmbenchError saying how to train it.
+    allow_training: bool = False
+    progress: bool = False
+    train_fingerprint: str | None = None  # content identity of ``train``, for checkpoint keys
 
 
 class Codec(ABC):
@@ -73,6 +78,15 @@ class Codec(ABC):
     def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
         """The codec's own estimate of the total bits for ``inputs`` (labelled as such), if any."""
         return None
+
+    def identity(self) -> dict[str, Any]:
+        """What this prepared instance depends on beyond its parameters, as plain JSON.
+
+        A learned codec returns its checkpoint, e.g. ``{"checkpoint": {"sha256": ..., "origin":
+        "shipped" | "trained" | "file", "name": ...}}``. Records carry it and a rerun reuses a
+        record only when it is unchanged. Called after :meth:`prepare`.
+        """
+        return {}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

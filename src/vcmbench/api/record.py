@@ -4,6 +4,12 @@ Records are JSON, carry ``schema_version``, and are written atomically (temp fil
 so an interrupted run never leaves half a record. Per-sample rows (id, bits where defined,
 prediction, label) go to a CSV beside the record, named in ``samples_file``.
 Old records stay readable: :func:`migrate` lifts any older schema to the current one.
+
+Schema 2 adds what a referee needs to trust and reproduce a number: the training split's
+fingerprint and label counts (the free operating point and the side-information rule), the task
+model's content fingerprint, the codec's class, package and version and the identity of any
+artifact it loaded (``codec.identity``: checkpoint hash and origin), the accuracy's confidence
+interval, and the sha256 of the per-sample file.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RECORD_KIND = "vcmbench.result"
 
 
@@ -37,6 +43,11 @@ class DatasetRef:
     prior_counts: list[int]  # label counts of the evaluated samples: the source the bound is for
     pixels_per_sample: int | None = None
     points_per_sample: int | None = None
+    # The training split the task model and codecs learned from (shared free by encoder and
+    # decoder). Its label counts define the free operating point: 0 bits, always guessing the
+    # training split's most likely class. None: no training split was used.
+    train_fingerprint: str | None = None
+    train_prior_counts: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class TaskRef:
     version: str
     params: dict[str, Any]
     reference_accuracy: float  # the task model on uncompressed input: the accuracy ceiling
+    fingerprint: str | None = None  # content hash of the fitted or loaded model (weights), if known
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,12 @@ class CodecRef:
     params: dict[str, Any]
     granularity: str  # "sample" | "block"
     decodes_to: str  # "input" | "features" | "label"
+    qualname: str | None = None  # "module:Class" of the implementation
+    package: str | None = None  # the installed distribution that provides it, e.g. "vcmbench"
+    package_version: str | None = None
+    # What the codec loaded or learned beyond its parameters, e.g.
+    # {"checkpoint": {"sha256": ..., "origin": "shipped" | "trained" | "file", "name": ...}}.
+    identity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,8 @@ class Metrics:
     bits_per_pixel: float | None = None
     bits_per_point: float | None = None
     estimated_bits_per_sample: float | None = None  # the codec's own estimate, not a rate
+    # Clopper–Pearson interval of the accuracy at CONFIDENCE (vcmbench.theory.confidence).
+    accuracy_interval: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,7 @@ class ResultRecord:
     metrics: Metrics | None = None  # None when the point failed
     error: str | None = None
     samples_file: str | None = None
+    samples_sha256: str | None = None  # sha256 of the per-sample CSV, so an edited file is caught
     schema_version: int = SCHEMA_VERSION
     kind: str = field(default=RECORD_KIND)
 
@@ -135,6 +156,7 @@ class ResultRecord:
             metrics=Metrics(**raw["metrics"]) if raw.get("metrics") else None,
             error=raw.get("error"),
             samples_file=raw.get("samples_file"),
+            samples_sha256=raw.get("samples_sha256"),
         )
 
 
@@ -143,13 +165,24 @@ class RecordError(VcmbenchError, ValueError):
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
-    """Lift an older record to SCHEMA_VERSION. (Version 1 is the first; nothing to lift yet.)"""
+    """Lift an older record to SCHEMA_VERSION.
+
+    Version 1 lacks the fields schema 2 added; they become None (unknown), never a guess:
+    a v1 record has no free point (no training counts) and no sample-file hash to check.
+    """
     version = raw.get("schema_version")
     if version == SCHEMA_VERSION:
         return raw
+    if version == 1:
+        lifted = {**raw, "schema_version": 2, "samples_sha256": None}
+        lifted["dataset"] = {"train_fingerprint": None, "train_prior_counts": None, **raw["dataset"]}
+        lifted["task_model"] = {"fingerprint": None, **raw["task_model"]}
+        lifted["codec"] = {"qualname": None, "package": None, "package_version": None, "identity": {},
+                           **raw["codec"]}
+        if isinstance(raw.get("metrics"), dict):
+            lifted["metrics"] = {"accuracy_interval": None, **raw["metrics"]}
+        return lifted
     raise RecordError(f"schema_version {version!r} is not readable by vcmbench {vcmbench.__version__}")
-
-
 
 
 def _is_number(x: Any) -> bool:
@@ -196,6 +229,15 @@ def validate(raw: Any) -> list[str]:
         problems.append("dataset.prior_counts: must be num_classes non-negative integers, not all zero")
     elif sum(counts) != ds["samples"]:
         problems.append(f"dataset.prior_counts: sum {sum(counts)} != dataset.samples {ds['samples']}")
+    train_counts = ds.get("train_prior_counts")
+    if train_counts is not None and (
+            not isinstance(train_counts, list) or len(train_counts) != ds.get("num_classes")
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in train_counts)
+            or sum(train_counts) == 0):
+        problems.append("dataset.train_prior_counts: must be num_classes non-negative integers, not all zero")
+    identity = raw["codec"].get("identity", {})
+    if not isinstance(identity, dict):
+        problems.append("codec.identity: must be an object")
     ref = raw["task_model"].get("reference_accuracy")
     if not _is_number(ref) or not 0 <= ref <= 1:
         problems.append("task_model.reference_accuracy: must be a number in [0, 1]")
@@ -231,7 +273,24 @@ def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:
         problems.append("metrics.bits_per_sample: != bits_total / samples")
     if m["bits_total"] % 8:
         problems.append("metrics.bits_total: not a whole number of bytes")
+    interval = m.get("accuracy_interval")
+    if interval is not None:
+        problems += _validate_interval(interval, m["correct"], m["samples"])
     return problems
+
+
+def _validate_interval(interval: Any, correct: int, samples: int) -> list[str]:
+    """The stored interval must be the one recomputed from correct/samples (it is derived data)."""
+    from vcmbench.theory.confidence import clopper_pearson
+
+    if (not isinstance(interval, list) or len(interval) != 2 or not all(_is_number(v) for v in interval)
+            or correct > samples):
+        return ["metrics.accuracy_interval: must be [low, high]"]
+    low, high = clopper_pearson(correct, samples)
+    if abs(interval[0] - low) > 1e-9 or abs(interval[1] - high) > 1e-9:
+        return [f"metrics.accuracy_interval: {interval} is not the Clopper–Pearson interval of "
+                f"{correct}/{samples} ({low:.6f}, {high:.6f})"]
+    return []
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -239,6 +298,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; published files must be readable
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -247,6 +307,13 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

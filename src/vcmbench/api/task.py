@@ -41,6 +41,14 @@ class TaskModel(ABC):
     def prepare(self, ctx: TaskContext) -> None:  # noqa: B027 - optional hook
         """Train or load weights. Called once before any prediction."""
 
+    def fingerprint(self) -> str | None:
+        """A content hash of the fitted or loaded model (its weights), once prepared; None if unknown.
+
+        Records carry it, and a rerun reuses a record only when it is unchanged, so a model
+        refit on other data never passes as the same one.
+        """
+        return None
+
     @abstractmethod
     def predict(self, inputs: Sequence[Any]) -> np.ndarray:
         """Labels (int64, shape (N,)) for a batch of task inputs."""
