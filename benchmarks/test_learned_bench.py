@@ -19,13 +19,13 @@ from torch import nn
 from conftest import photo_crops
 from vcmbench.api.codec import CodecContext
 from vcmbench.api.task import TaskModel
-from vcmbench.codecs.learned.inputs import to_image_batch
 from vcmbench.codecs.learned.split_feature import (
     FeatureEntropyModel,
     SplitFeatureBlockCodec,
     SplitFeatureCodec,
 )
 from vcmbench.codecs.learned.student import EntropicStudentBlockCodec, EntropicStudentCodec
+from vcmbench.training.inputs import to_image_batch
 
 BATCH = 16
 

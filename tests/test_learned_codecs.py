@@ -212,7 +212,7 @@ def test_categorical_latent_codes_one_index_per_sample(train_set: ArrayDataset, 
 
 
 def test_resumed_training_matches_an_uninterrupted_one(tmp_path: Path) -> None:
-    from vcmbench.codecs.learned.training import TrainSettings, train
+    from vcmbench.training.loop import TrainSettings, train
 
     g = torch.Generator().manual_seed(0)
     x, t = torch.randn(64, 5, generator=g), torch.randint(0, 3, (64,), generator=g)
@@ -247,9 +247,29 @@ def test_resumed_training_matches_an_uninterrupted_one(tmp_path: Path) -> None:
 
 def test_training_split_too_large_for_memory_is_refused(monkeypatch: pytest.MonkeyPatch,
                                                         train_set: ArrayDataset) -> None:
-    from vcmbench.codecs.learned import inputs
+    from vcmbench.training import inputs
 
     monkeypatch.setattr(inputs, "MAX_IN_MEMORY_BYTES", 10 * 28 * 28 * 4)
     with pytest.raises(UsageError, match="in memory"):
         inputs.dataset_tensors(train_set, 1)
     assert inputs.dataset_tensors(train_set, 1, limit=10)[0].shape == (10, 1, 28, 28)
+
+
+def test_distilled_student_learns_from_the_task_model_api(cnn: MnistCNN, train_set: ArrayDataset,
+                                                          test_set: ArrayDataset, tmp_path: Path) -> None:
+    """The teacher is the suite's task model (through features/tail) and is part of the checkpoint's key."""
+    params = {**TINY, "objective": "distill", "latent": "vector", "teacher_split": "fc1", "epochs": 1}
+    codec = EntropicStudentBlockCodec(beta=8.0, **params)
+    ctx = context(train_set, tmp_path, task_model=cnn)
+    codec.prepare(ctx)
+    config = codec.checkpoint_config(ctx)
+    assert config["teacher"]["fingerprint"] == cnn.fingerprint() is not None
+    assert config["teacher"]["name"] == "mnist-cnn"
+    teacher_tail = cnn.tail("fc1").state_dict().values()
+    for a, b in zip(codec.model.tail.state_dict().values(), teacher_tail, strict=True):
+        assert torch.equal(a, b.half().float())  # the frozen teacher layers (stored in float16) decode
+    labels = codec.decode_block(codec.encode_block(test_set.inputs(range(8))))
+    assert len(labels) == 8 and all(0 <= v < 4 for v in labels)
+    other = MnistCNN(epochs=2, num_classes=4)  # another teacher: another checkpoint
+    other.prepare(TaskContext(train=train_set, cache_dir=tmp_path / "cnn2"))
+    assert codec.checkpoint_config(context(train_set, tmp_path, task_model=other)) != config

@@ -1,3 +1,11 @@
-"""Learned codecs for machines: the entropic student and split-feature coding (paper section V)."""
+"""Learned codecs for machines: the entropic student and split-feature coding (paper section V).
 
-from vcmbench.codecs.learned import split_feature, student  # noqa: F401
+Registering them imports neither torch nor compressai: the networks load on first use.
+split-feature is registered lazily (by name) because its module imports torch at the top.
+"""
+
+from vcmbench.api.codec import CODECS
+from vcmbench.codecs.learned import student  # noqa: F401
+
+CODECS.add_lazy("split-feature", "vcmbench.codecs.learned.split_feature:SplitFeatureCodec")
+CODECS.add_lazy("split-feature-block", "vcmbench.codecs.learned.split_feature:SplitFeatureBlockCodec")

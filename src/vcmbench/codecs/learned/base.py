@@ -12,10 +12,7 @@ import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vcmbench.api.codec import BlockCodec, Codec, CodecContext, SampleCodec
 from vcmbench.codecs.learned.checkpoints import (
@@ -25,8 +22,13 @@ from vcmbench.codecs.learned.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from vcmbench.codecs.learned.entropy_model import LatentCoder, coder_free_state, tighten_tails
 from vcmbench.errors import DataError, UsageError
+
+if TYPE_CHECKING:  # torch and compressai load on first use: registering a codec costs nothing
+    import torch
+    from torch import nn
+
+    from vcmbench.codecs.learned.entropy_model import LatentCoder
 
 CHUNK = 256  # samples per forward pass when encoding or decoding
 
@@ -104,6 +106,10 @@ class LearnedCodec(Codec):
         existing = find_checkpoint(config, ctx.cache_dir)
         if existing is not None and not force:
             return existing
+        import torch
+
+        from vcmbench.codecs.learned.entropy_model import coder_free_state, tighten_tails
+
         torch.manual_seed(ctx.seed)
         model = self.build_model(ctx, config)
         partial = target.with_suffix(".partial.pt")
@@ -120,6 +126,8 @@ class LearnedCodec(Codec):
 
     def load(self, path: Path, ctx: CodecContext, config: dict[str, Any] | None = None) -> dict[str, Any]:
         """Attach the weights of a checkpoint, refusing one trained for another configuration."""
+        from vcmbench.codecs.learned.entropy_model import coder_free_state
+
         config = config or self.checkpoint_config(ctx)
         payload = load_checkpoint(path, config)
         model = self.build_model(ctx, config)
@@ -140,6 +148,8 @@ class LearnedCodec(Codec):
 
     def attach(self, model: nn.Module) -> None:
         """Use ``model`` (trained, or random for throughput tests) for coding."""
+        from vcmbench.codecs.learned.entropy_model import LatentCoder
+
         self.model = model.cpu().eval()
         self.coder = LatentCoder(model.bottleneck)
 
@@ -148,15 +158,19 @@ class LearnedCodec(Codec):
             raise UsageError(f"{self.name}: not prepared (call prepare(ctx) to load or train weights)")
         return self.coder
 
-    @torch.no_grad()
     def _latents_chunked(self, xs: Sequence[Any]) -> torch.Tensor:
-        return torch.cat([self.latents(xs[i:i + CHUNK]) for i in range(0, len(xs), CHUNK)])
+        import torch
 
-    @torch.no_grad()
+        with torch.no_grad():
+            return torch.cat([self.latents(xs[i:i + CHUNK]) for i in range(0, len(xs), CHUNK)])
+
     def _outputs_chunked(self, y_hat: torch.Tensor) -> list[Any]:
+        import torch
+
         out: list[Any] = []
-        for i in range(0, len(y_hat), CHUNK):
-            out.extend(self.outputs(y_hat[i:i + CHUNK]))
+        with torch.no_grad():
+            for i in range(0, len(y_hat), CHUNK):
+                out.extend(self.outputs(y_hat[i:i + CHUNK]))
         return out
 
     def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
@@ -185,6 +199,8 @@ class LearnedSampleCodec(LearnedCodec, SampleCodec):
         latents = [coder.decode_sample(s) for s in streams]
         if len({tuple(t.shape) for t in latents}) > 1:  # differently sized inputs: no stacking
             return [self._outputs_chunked(t[None])[0] for t in latents]
+        import torch
+
         return self._outputs_chunked(torch.stack(latents))
 
 

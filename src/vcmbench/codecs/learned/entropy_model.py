@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import TYPE_CHECKING
 
 import torch
-from compressai.entropy_models import EntropyBottleneck
 
 from vcmbench.entropy.framing import read_varint, write_varint
 from vcmbench.errors import BitstreamError
+
+if TYPE_CHECKING:  # the bottleneck arrives built; importing compressai costs seconds
+    from compressai.entropy_models import EntropyBottleneck
 
 BLOCK_MAGIC = 0xB7
 _WORD = 4  # compressai's rANS coder emits 32-bit words

@@ -1,4 +1,7 @@
-"""Task inputs (uint8 arrays as datasets give them) to the float batches networks take."""
+"""Task inputs (uint8 arrays as datasets give them) to the float batches networks take.
+
+Shared by trainable task models and learned codecs, which must see the same pixels.
+"""
 
 from __future__ import annotations
 
