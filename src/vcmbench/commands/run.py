@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from vcmbench.pipeline.config import load_suite
-from vcmbench.pipeline.suite import run_suite
+from vcmbench.pipeline.suite import run_suite, untrained_hint
 from vcmbench.report.show import show_report
 
 
@@ -21,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="where records go (default: results/)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--plot", type=Path, default=None, help="also write the rate-accuracy plot to this file")
+    p.add_argument("--train", action="store_true",
+                   help="train learned codecs that have no checkpoint yet (slow: minutes per point on a "
+                        "CPU); without it such points fail and say how to train them")
+    p.add_argument("--force", action="store_true",
+                   help="measure every point again, even where a matching record is on disk")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -28,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_suite(args.suite)
     records = run_suite(config, data_root=args.data_root, out=args.out, limit=args.limit, codecs=args.codecs,
-                        device=args.device, progress=not args.quiet)
+                        device=args.device, progress=not args.quiet, force=args.force, train=args.train)
     print(show_report(records, config.accuracy_levels, plot=args.plot))
+    hint = untrained_hint(records)
+    if hint:
+        print(hint, file=sys.stderr)
     failed = [r for r in records if r.status != "ok"]
     return 1 if failed and len(failed) == len(records) else 0

@@ -64,8 +64,9 @@ def codec_params(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from vcmbench.codecs.learned.base import LearnedCodec
     from vcmbench.pipeline.config import load_suite
+    from vcmbench.pipeline.data import training_summary
     from vcmbench.pipeline.device import resolve_device
-    from vcmbench.pipeline.suite import instantiate
+    from vcmbench.pipeline.plan import check_out_dir, instantiate
 
     cls = CODECS.get(args.codec)
     if not issubclass(cls, LearnedCodec):
@@ -79,16 +80,19 @@ def run(args: argparse.Namespace) -> int:
                          f"(parameters: {', '.join(sorted(cls.defaults))})")
     codec = instantiate("codec", cls, params)
     config = load_suite(args.suite)
-    device = resolve_device(args.device)
     if not config.train_split:
         raise UsageError(f"suite {config.suite!r} has no training split to train on")
+    check_out_dir(args.out)
+    device = resolve_device(args.device)
     train = DATASETS.get(config.dataset)(config.train_split, args.data_root)
+    fingerprint, counts = training_summary(train, train.info.num_classes)
     task = instantiate("task model", TASK_MODELS.get(config.task_model), config.task_params)
     cache = args.out / "cache"
     weights = Path(config.task_weights) if config.task_weights else None
     task.prepare(TaskContext(train=train, cache_dir=cache, device=device, seed=config.seed, weights=weights))
-    ctx = CodecContext(task_model=task, train=train, num_classes=train.info.num_classes, device=device,
-                       cache_dir=cache, seed=config.seed)
+    ctx = CodecContext(task_model=task, train=train, num_classes=train.info.num_classes,
+                       train_prior_counts=counts, device=device, cache_dir=cache, seed=config.seed,
+                       allow_training=True, progress=not args.quiet, train_fingerprint=fingerprint)
     path = codec.train(ctx, progress=not args.quiet, resume=args.resume, force=args.force)
     from vcmbench.codecs.learned.checkpoints import load_checkpoint
 

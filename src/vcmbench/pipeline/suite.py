@@ -1,111 +1,59 @@
 """Run a suite: one dataset, one task model, codecs × operating points; resumable.
 
 Each operating point's record lands at ``<out>/<suite>/<dataset>/<codec>/<point>.json``.
-A rerun reuses every record that matches the same data, task model, codec version and
-parameters, so an interrupted run loses nothing and duplicates nothing.
+A rerun reuses a record only when everything the result depends on is unchanged (see
+:mod:`vcmbench.pipeline.reuse`), so an interrupted run loses nothing and duplicates nothing,
+and a changed training split, task model, codec package or checkpoint is measured again.
+``force=True`` (``vcmbench run --force``) measures everything again.
+
+Order of work: every check that needs no data first (:mod:`vcmbench.pipeline.plan`), then the
+data and the task model, then every encoder gets ready (checkpoints load; they are trained only
+with ``train=True``), then the points are measured. The task model classifies each distinct
+input once per run (:mod:`vcmbench.pipeline.memo`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from vcmbench.api.codec import CODECS, Codec, CodecContext
-from vcmbench.api.dataset import DATASETS, Dataset, DatasetInfo
-from vcmbench.api.record import RecordError, ResultRecord, read_record, write_json_atomic
+from vcmbench.api.codec import Codec, CodecContext
+from vcmbench.api.dataset import Dataset
+from vcmbench.api.record import ResultRecord, write_json_atomic, write_record
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
-from vcmbench.errors import DataError, UsageError
-from vcmbench.pipeline.config import CodecEntry, SuiteConfig, load_suite
+from vcmbench.pipeline.config import SuiteConfig, load_suite
+from vcmbench.pipeline.data import (
+    LazyDataset,
+    LimitedDataset,
+    check_limit,
+    is_subset,
+    load_dataset,
+    training_split,
+    training_summary,
+)
 from vcmbench.pipeline.device import resolve_device
-from vcmbench.pipeline.evaluate import evaluate_point, jsonable, reference_accuracy
+from vcmbench.pipeline.evaluate import evaluate_point, failed_record, reference_accuracy
+from vcmbench.pipeline.memo import memoising
+from vcmbench.pipeline.plan import (
+    Point,
+    check_out_dir,
+    codec_entries,
+    instantiate,
+    plan_points,
+    point_slug,
+)
+from vcmbench.pipeline.refs import codec_ref, dataset_ref, jsonable, task_ref
+from vcmbench.pipeline.reuse import reusable
 
+__all__ = ["LazyDataset", "LimitedDataset", "SuiteRun", "codec_entries", "instantiate", "load_dataset",
+           "point_slug", "prepare_suite", "run_suite", "untrained_hint"]
 
-class LimitedDataset:
-    """The first ``n`` samples of a dataset, with a fingerprint and id that say so."""
-
-    def __init__(self, base: Dataset, n: int):
-        self._base = base
-        self._n = n
-        self.info: DatasetInfo = replace(base.info, fingerprint=f"{base.info.fingerprint}:first{n}")
-
-    def __len__(self) -> int:
-        return self._n
-
-    def ids(self) -> Sequence[str]:
-        return list(self._base.ids())[: self._n]
-
-    def labels(self) -> np.ndarray:
-        return self._base.labels()[: self._n]
-
-    def inputs(self, indices: Sequence[int]) -> list[Any]:
-        return self._base.inputs(indices)
-
-
-class LazyDataset:
-    """A split loaded on first use: a suite whose codecs never touch the training split
-    (a pretrained task model with image codecs) runs without one on disk."""
-
-    def __init__(self, load: Callable[[], Dataset]):
-        self._load = load
-        self._dataset: Dataset | None = None
-
-    def _get(self) -> Dataset:
-        if self._dataset is None:
-            self._dataset = self._load()
-        return self._dataset
-
-    @property
-    def info(self) -> DatasetInfo:
-        return self._get().info
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def ids(self) -> Sequence[str]:
-        return self._get().ids()
-
-    def labels(self) -> np.ndarray:
-        return self._get().labels()
-
-    def inputs(self, indices: Sequence[int]) -> list[Any]:
-        return self._get().inputs(indices)
-
-
-def load_dataset(name: str, split: str, data_root: Path | None = None, limit: int | None = None) -> Dataset:
-    dataset = DATASETS.get(name)(split, data_root)
-    if limit is not None:
-        if limit < 1:
-            raise UsageError(f"--limit must be at least 1, got {limit}")
-        if limit < len(dataset):
-            dataset = LimitedDataset(dataset, limit)
-    if len(dataset) == 0:
-        raise UsageError(f"dataset {name!r} split {split!r} has no samples")
-    return dataset
-
-
-def instantiate(kind: str, cls: type, params: dict[str, Any]) -> Any:
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise UsageError(f"{kind} {cls.name!r}: bad parameters {params}: {exc}") from exc
-
-
-def point_slug(params: dict[str, Any]) -> str:
-    """A readable, filesystem-safe, unique file stem for an operating point."""
-    if not params:
-        return "default"
-    text = "_".join(f"{k}={v}" for k, v in sorted(params.items()))
-    slug = re.sub(r"[^A-Za-z0-9=.,+-]+", "-", text).strip("-")
-    digest = hashlib.sha256(json.dumps(jsonable(params), sort_keys=True).encode()).hexdigest()[:8]
-    return slug if len(slug) <= 60 and slug == text else f"{slug[:50]}-{digest}"
+# The learned codecs' error for a missing checkpoint names the command that trains it.
+TRAIN_COMMAND = "vcmbench train"
 
 
 @dataclass(frozen=True)
@@ -120,120 +68,136 @@ class SuiteRun:
     run_dir: Path
     cache_dir: Path
     device: str
+    train_fingerprint: str | None = None
+    train_counts: tuple[int, ...] = ()
 
 
 def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, limit: int | None,
-                  device: str, cache_dir: Path | None = None) -> SuiteRun:
+                  device: str, cache_dir: Path | None = None, force: bool = False) -> SuiteRun:
+    """Load the data, summarise the training split, get the (memoising) task model ready."""
     device = resolve_device(device)
     dataset = load_dataset(config.dataset, config.split, data_root, limit)
-    train: Dataset | None = None
-    if config.train_split:
-        factory, split = DATASETS.get(config.dataset), config.train_split
-        train = LazyDataset(lambda: factory(split, data_root))
-    task = instantiate("task model", TASK_MODELS.get(config.task_model), config.task_params)
+    train = training_split(config.dataset, config.train_split, data_root)
+    train_fingerprint, train_counts = training_summary(train, dataset.info.num_classes)
+    task = instantiate("task model", memoising(TASK_MODELS.get(config.task_model)), config.task_params)
     cache = cache_dir or out / "cache"
     weights = Path(config.task_weights) if config.task_weights else None
     task.prepare(TaskContext(train=train, cache_dir=cache, device=device, seed=config.seed, weights=weights))
-    folder = dataset.info.id if limit is None or len(dataset) == _full_len(dataset) else (
-        f"{dataset.info.id}-first{len(dataset)}")
+    folder = f"{dataset.info.id}-first{len(dataset)}" if is_subset(dataset) else dataset.info.id
     run_dir = out / config.suite / folder
-    ref = _cached_reference(run_dir, dataset, task, config.batch_size)
-    return SuiteRun(config, dataset, train, task, ref, run_dir, cache, device)
+    ref = _cached_reference(run_dir, dataset, task, config.batch_size, train_fingerprint, force)
+    return SuiteRun(config, dataset, train, task, ref, run_dir, cache, device, train_fingerprint,
+                    train_counts)
 
 
-def _full_len(dataset: Dataset) -> int:
-    return len(dataset._base) if isinstance(dataset, LimitedDataset) else len(dataset)
-
-
-def _cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int) -> float:
+def _cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int,
+                      train_fingerprint: str | None, force: bool) -> float:
     """The uncompressed accuracy, computed once per (data, task model) and kept beside the records."""
     path = run_dir / "reference.json"
     key = {"fingerprint": dataset.info.fingerprint, "task_model": task.id, "version": task.version,
-           "params": jsonable(task.params)}
-    if path.is_file():
+           "params": jsonable(task.params), "task_fingerprint": task.fingerprint(),
+           "train_fingerprint": train_fingerprint}
+    if path.is_file() and not force:
         try:
             cached = json.loads(path.read_text(encoding="utf-8"))
-            if cached.get("key") == key:
+            if cached.get("key") == key and isinstance(cached.get("accuracy"), float):
                 return float(cached["accuracy"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             pass
     accuracy = reference_accuracy(task, dataset, batch_size)
     write_json_atomic(path, {"key": key, "accuracy": accuracy})
     return accuracy
 
 
-def _reusable(path: Path, run: SuiteRun, codec: Codec) -> ResultRecord | None:
-    if not path.is_file():
-        return None
-    try:
-        record = read_record(path)
-    except RecordError:
-        return None
-    same = (record.status == "ok"
-            and record.dataset.fingerprint == run.dataset.info.fingerprint
-            and record.task_model.id == run.task_model.id
-            and record.task_model.params == jsonable(run.task_model.params)
-            and record.codec.name == codec.name and record.codec.version == codec.version
-            and record.codec.params == jsonable(codec.params)
-            and record.samples_file is not None and (path.parent / record.samples_file).is_file())
-    return record if same else None
-
-
-def codec_entries(config: SuiteConfig, names: Sequence[str] | None) -> list[CodecEntry]:
-    """The suite's codecs, or only those named; a name the suite lacks runs its default grid."""
-    if not names:
-        return list(config.codecs)
-    by_name = {e.name: e for e in config.codecs}
-    return [by_name.get(n, CodecEntry(name=n, points=None)) for n in names]
-
-
 def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: Path = Path("results"),
               limit: int | None = None, codecs: Sequence[str] | None = None, device: str = "auto",
               cache_dir: Path | None = None, progress: bool = True,
-              log: Callable[[str], None] | None = None) -> list[ResultRecord]:
-    """Evaluate every operating point of the suite; return all records (reused or new)."""
+              log: Callable[[str], None] | None = None, force: bool = False,
+              train: bool = False) -> list[ResultRecord]:
+    """Evaluate every operating point of the suite; return all records (reused or new).
+
+    ``train``: learned codecs without a checkpoint train it here (otherwise their points fail
+    with a message naming the checkpoint and the command that trains it). ``force``: measure
+    every point again, whatever is on disk.
+    """
     if isinstance(config, str):
         config = load_suite(config)
     log = log or (lambda line: print(line, file=sys.stderr))
-    entries = codec_entries(config, codecs)
-    classes = {e.name: CODECS.get(e.name) for e in entries}  # unknown names fail before any work
-    run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir)
+    check_limit(limit)
+    points = plan_points(config, codecs)  # unknown names and bad parameters fail before any work
+    check_out_dir(out)
+    run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir,
+                        force=force)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
         f"{run.task_model.id} uncompressed accuracy {run.reference_accuracy:.4f}")
     ctx = CodecContext(
         task_model=run.task_model, train=run.train, num_classes=run.dataset.info.num_classes,
-        train_prior_counts=_counts(run.train, run.dataset.info.num_classes), device=run.device,
-        cache_dir=run.cache_dir, seed=config.seed,
+        train_prior_counts=run.train_counts, device=run.device, cache_dir=run.cache_dir, seed=config.seed,
+        allow_training=train, progress=progress, train_fingerprint=run.train_fingerprint,
     )
+    # Every encoder gets ready first: what a learned codec loaded (its identity) decides reuse,
+    # and points without a checkpoint are known before any measuring starts.
+    ready = [_get_ready(p.codec, ctx) for p in points]
+    missing = [p for p, (_, failure) in zip(points, ready, strict=True)
+               if failure is not None and TRAIN_COMMAND in str(failure)]
+    if missing:
+        log(f"{len(missing)} point(s) have no trained checkpoint and will fail: "
+            f"{', '.join(_label(p.codec) for p in missing)}; {_TRAIN_ADVICE}")
+    refs: dict[str, Any] = {"suite": config.suite, "dataset": dataset_ref(run.dataset, ctx),
+                            "task_model": task_ref(run.task_model, run.reference_accuracy)}
     records: list[ResultRecord] = []
-    for entry in entries:
-        cls = classes[entry.name]
-        for point in entry.points if entry.points is not None else cls.operating_points():
-            codec = instantiate("codec", cls, {**entry.params, **point})
-            path = run.run_dir / entry.name / f"{point_slug(codec.params)}.json"
-            record = _reusable(path, run, codec)
-            status = "reused"
-            if record is None:
-                record = evaluate_point(
-                    codec, run.dataset, run.task_model, suite=config.suite,
-                    reference_accuracy=run.reference_accuracy, out_path=path, codec_context=ctx,
-                    batch_size=config.batch_size, device=run.device, seed=config.seed, progress=progress,
-                )
-                status = record.status
-            log(_summary(record, status))
-            records.append(record)
+    for point, (identity, failure) in zip(points, ready, strict=True):
+        path = run.run_dir / point.relative_path
+        record, status = _measure(point, identity, failure, run, ctx, refs, path, force, progress)
+        log(_summary(record, status))
+        records.append(record)
     return records
 
 
-def _counts(train: Dataset | None, num_classes: int) -> tuple[int, ...]:
-    """Training label counts, or () when there is no training split (on disk)."""
-    if train is None:
-        return ()
+def _get_ready(codec: Codec, ctx: CodecContext) -> tuple[dict[str, Any] | None, Exception | None]:
+    """Prepare an encoder; (its identity, None) or (None, the failure to record)."""
     try:
-        labels = train.labels()
-    except DataError:
-        return ()
-    return tuple(int(c) for c in np.bincount(labels, minlength=num_classes))
+        codec.prepare(ctx)
+        return dict(codec.identity()), None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # recorded as the point's failure, the suite goes on
+        return None, exc
+
+
+def _measure(point: Point, identity: dict[str, Any] | None, failure: Exception | None, run: SuiteRun,
+             ctx: CodecContext, refs: dict[str, Any], path: Path, force: bool,
+             progress: bool) -> tuple[ResultRecord, str]:
+    codec, device, seed = point.codec, run.device, run.config.seed
+    if failure is not None:
+        record = failed_record(codec, failure, **refs, device=device, seed=seed)
+        write_record(path, record)
+        return record, record.status
+    reused = None if force else reusable(path, **refs, codec=codec_ref(codec, identity))
+    if reused is not None:
+        return reused, "reused"
+    record = evaluate_point(codec, run.dataset, run.task_model, suite=refs["suite"],
+                            reference_accuracy=run.reference_accuracy, out_path=path, codec_context=ctx,
+                            prepared=True, batch_size=run.config.batch_size, device=device, seed=seed,
+                            progress=progress)
+    return record, record.status
+
+
+_TRAIN_ADVICE = (f"add --train to the run command to train them in the run (slow), or train each one "
+                 f"with the `{TRAIN_COMMAND} ...` command its error names")
+
+
+def untrained_hint(records: Sequence[ResultRecord]) -> str | None:
+    """A closing line for points that failed for want of a checkpoint, saying how to train them."""
+    missing = [r for r in records if r.status == "failed" and TRAIN_COMMAND in (r.error or "")]
+    if not missing:
+        return None
+    return f"{len(missing)} point(s) failed for want of a trained checkpoint: {_TRAIN_ADVICE}"
+
+
+def _label(codec: Codec) -> str:
+    params = " ".join(f"{k}={v}" for k, v in codec.params.items())
+    return f"{codec.name} {params}".strip()
 
 
 def _summary(record: ResultRecord, status: str) -> str:

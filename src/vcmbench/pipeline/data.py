@@ -1,0 +1,118 @@
+"""The splits a run uses: the test split (possibly its first N samples) and the training split.
+
+The training split is what encoder and decoder share for free (trained weights, a learned
+prior), and its label counts define every hull's free point (0 bits, always guess its most
+likely class). So a run reads its identity and counts up front whenever the suite names one:
+labels and a content hash, never pixels (MNIST reads its label file; ImageNet lists its files).
+If it is not on disk, both are None and the run goes on: only whoever really needs its data
+(a task model to fit, a codec to train) fails, with the loader's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vcmbench.api.dataset import DATASETS, Dataset, DatasetInfo
+from vcmbench.errors import DataError, UsageError
+
+
+class LimitedDataset:
+    """The first ``n`` samples of a dataset, with a fingerprint and id that say so."""
+
+    def __init__(self, base: Dataset, n: int):
+        self._base = base
+        self._n = n
+        self.info: DatasetInfo = replace(base.info, fingerprint=f"{base.info.fingerprint}:first{n}")
+
+    @property
+    def full_length(self) -> int:
+        return len(self._base)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def ids(self) -> Sequence[str]:
+        return list(self._base.ids())[: self._n]
+
+    def labels(self) -> np.ndarray:
+        return self._base.labels()[: self._n]
+
+    def inputs(self, indices: Sequence[int]) -> list[Any]:
+        return self._base.inputs(indices)
+
+
+class LazyDataset:
+    """A split opened on first use: a suite whose codecs never touch the training split
+    (a pretrained task model with image codecs) runs without one on disk."""
+
+    def __init__(self, load: Callable[[], Dataset]):
+        self._load = load
+        self._dataset: Dataset | None = None
+
+    def _get(self) -> Dataset:
+        if self._dataset is None:
+            self._dataset = self._load()
+        return self._dataset
+
+    @property
+    def info(self) -> DatasetInfo:
+        return self._get().info
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def ids(self) -> Sequence[str]:
+        return self._get().ids()
+
+    def labels(self) -> np.ndarray:
+        return self._get().labels()
+
+    def inputs(self, indices: Sequence[int]) -> list[Any]:
+        return self._get().inputs(indices)
+
+
+def load_dataset(name: str, split: str, data_root: Path | None = None, limit: int | None = None) -> Dataset:
+    check_limit(limit)
+    dataset = DATASETS.get(name)(split, data_root)
+    if limit is not None and limit < len(dataset):
+        dataset = LimitedDataset(dataset, limit)
+    if len(dataset) == 0:
+        raise UsageError(f"dataset {name!r} split {split!r} has no samples")
+    return dataset
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {limit}")
+
+
+def training_split(name: str, split: str | None, data_root: Path | None) -> Dataset | None:
+    """The suite's training split, opened lazily; None when the suite names none."""
+    if not split:
+        return None
+    factory = DATASETS.get(name)
+    return LazyDataset(lambda: factory(split, data_root))
+
+
+def training_summary(train: Dataset | None, num_classes: int) -> tuple[str | None, tuple[int, ...]]:
+    """(fingerprint, label counts) of the training split; (None, ()) when it is not on disk."""
+    if train is None:
+        return None, ()
+    try:
+        labels = np.asarray(train.labels())
+        fingerprint = train.info.fingerprint
+    except DataError:
+        return None, ()
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DataError(f"training split {train.info.id}/{train.info.split} has labels outside "
+                        f"0..{num_classes - 1}")
+    return fingerprint, tuple(int(c) for c in np.bincount(labels, minlength=num_classes))
+
+
+def is_subset(dataset: Dataset) -> bool:
+    return isinstance(dataset, LimitedDataset) and len(dataset) < dataset.full_length
