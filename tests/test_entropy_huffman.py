@@ -94,3 +94,47 @@ def test_incomplete_length_tables_are_refused():
         CanonicalCode((1, 2, 3))
     with pytest.raises(UsageError):
         huffman_code_lengths([1.0, 0.0])
+
+
+def naive_bits(code: CanonicalCode, symbols: np.ndarray) -> str:
+    """The codewords as a string of '0'/'1', written out one by one (the reference for the packer)."""
+    return "".join(format(int(code.codes[s]), f"0{code.lengths[s]}b") for s in symbols)
+
+
+def fibonacci_weights(k: int) -> list[int]:
+    """Weights whose Huffman code is as deep as possible: lengths 1, 2, ..., k-1, k-1."""
+    w = [1, 1]
+    while len(w) < k:
+        w.append(w[-1] + w[-2])
+    return w
+
+
+@pytest.mark.parametrize("k", [3, 20, 45, 57])
+def test_deep_codes_round_trip_and_pack_exactly(k):
+    code = CanonicalCode.from_weights(fibonacci_weights(k))
+    assert code.max_length == k - 1  # beyond the decoder's prefix table: its search path runs too
+    rng = np.random.default_rng(k)
+    symbols = np.concatenate([rng.integers(0, k, 300), np.arange(k), [0, k - 1, 1]])
+    stream = code.encode(symbols)
+    bits = naive_bits(code, symbols)
+    assert stream == int(bits + "0" * (-len(bits) % 8), 2).to_bytes((len(bits) + 7) // 8, "big")
+    assert np.array_equal(code.decode(stream, len(symbols)), symbols)
+
+
+def test_codes_deeper_than_the_decoder_reads_are_refused():
+    with pytest.raises(UsageError, match="skewed"):
+        CanonicalCode.from_weights(fibonacci_weights(60))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_every_truncation_or_extension_of_a_stream_is_an_error(data):
+    k = data.draw(st.integers(2, 40))
+    code = CanonicalCode.from_weights(data.draw(st.lists(st.integers(1, 1000), min_size=k, max_size=k)))
+    symbols = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=60)))
+    stream = code.encode(symbols)
+    for cut in range(len(stream)):
+        with pytest.raises(BitstreamError):
+            code.decode(stream[:cut], len(symbols))
+    with pytest.raises(BitstreamError):
+        code.decode(stream + b"\x80", len(symbols))

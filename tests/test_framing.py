@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vcmbench.entropy.framing import pack_array, read_varint, unpack_array, write_varint
+from vcmbench.entropy.framing import (
+    MAX_SYMBOLS,
+    pack_array,
+    read_count,
+    read_varint,
+    unpack_array,
+    write_varint,
+)
 from vcmbench.errors import BitstreamError
 
 
@@ -39,3 +46,29 @@ def test_array_with_wrong_payload_length_is_an_error():
         unpack_array(data + b"\0")
     with pytest.raises(BitstreamError):
         unpack_array(b"\xff\x01")
+
+
+def test_array_shapes_are_checked_with_exact_arithmetic():
+    # 2^62 × 4 × 16 wraps to 0 in int64: the payload of a 16-byte array must not pass for it
+    payload = pack_array(np.zeros(16, np.uint8))[3:]
+    header = bytes([0, 3]) + write_varint(1 << 62) + write_varint(4) + write_varint(16)
+    with pytest.raises(BitstreamError, match="header says"):
+        unpack_array(header + payload)
+    with pytest.raises(BitstreamError):  # empty, but with extents numpy cannot even describe
+        unpack_array(bytes([0, 3]) + write_varint(0) + write_varint(1 << 40) + write_varint(1 << 40))
+    with pytest.raises(BitstreamError):  # more dimensions than any array has
+        unpack_array(bytes([0, 200]) + b"\x01" * 200 + b"\x00")
+    assert unpack_array(pack_array(np.zeros((0, 3), np.int16))).shape == (0, 3)
+
+
+def test_boolean_arrays_hold_only_zeros_and_ones():
+    data = bytearray(pack_array(np.array([True, False, True])))
+    data[-1] = 7
+    with pytest.raises(BitstreamError, match="boolean"):
+        unpack_array(bytes(data))
+
+
+def test_counts_beyond_the_cap_are_refused():
+    assert read_count(write_varint(MAX_SYMBOLS)) == (MAX_SYMBOLS, len(write_varint(MAX_SYMBOLS)))
+    with pytest.raises(BitstreamError, match="at most"):
+        read_count(write_varint(MAX_SYMBOLS + 1))

@@ -5,6 +5,18 @@ receiver would download. The image format carries the image's size and channel c
 nothing else travels, with one exception: WebP has no greyscale mode (Pillow stores a grey
 image as RGB), so a grey image's WebP stream is one marker byte ``b"L"`` followed by the WebP
 file. That byte is part of the bitstream and counted; RGB WebP streams are Pillow's bytes as is.
+
+Image formats can describe a huge flat image in a few bytes (zlib reaches 1:1032, WebP skips
+whole macroblocks almost for free), so a stream's length cannot bound the size its header
+claims. The codecs therefore accept images of at most :data:`MAX_PIXELS` = 2^25 pixels (an 8K
+UHD frame, 7680×4320, fits) at both ends; a decoder reads the claimed size from the header and
+refuses a larger one before any pixel memory is allocated (at most about 100 MB for RGB).
+JPEG allows a tighter bound: a baseline (sequential, Huffman-coded) JPEG spends at least two
+bits on every 8×8 block of every component (a DC and an end-of-block codeword, each at least
+one bit), so it holds at most 256 pixels per byte (a flat grey image reaches 254). libjpeg pads
+a truncated stream silently, so this bound is what turns a cut-short JPEG into a
+BitstreamError; a progressive JPEG (end-of-band runs make it unbounded) is not what this codec
+writes and is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +34,8 @@ from vcmbench.errors import BitstreamError, UsageError
 QUALITY_GRID = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 
 _GREY_WEBP_MARKER = b"L"
+MAX_PIXELS = 1 << 25  # width × height of the largest image coded or decoded (see the module docstring)
+JPEG_PIXELS_PER_BYTE = 256  # baseline JPEG: ≥ 2 bits per 8×8 block and component (module docstring)
 
 
 def to_pillow(x: Any, codec: str) -> Image.Image:
@@ -30,15 +44,31 @@ def to_pillow(x: Any, codec: str) -> Image.Image:
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or 0 in a.shape:
         raise UsageError(f"{codec} codes uint8 images of shape (H, W) or (H, W, 3); "
                          f"got {a.dtype} {a.shape}")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise UsageError(f"{codec} codes images of at most {MAX_PIXELS} pixels; "
+                         f"got {a.shape[1]}×{a.shape[0]}")
     return Image.fromarray(np.ascontiguousarray(a), mode="L" if a.ndim == 2 else "RGB")
 
 
-def from_pillow_bytes(data: bytes, fmt: str, codec: str) -> np.ndarray:
-    """Decode ``data`` as an image of format ``fmt`` into a uint8 array; BitstreamError otherwise."""
+def from_pillow_bytes(data: bytes, fmt: str, codec: str, pixels_per_byte: int | None = None) -> np.ndarray:
+    """Decode ``data`` as an image of format ``fmt`` into a uint8 array; BitstreamError otherwise.
+
+    The size the header claims is checked before decoding: at most :data:`MAX_PIXELS`, and at
+    most ``pixels_per_byte`` per byte of ``data`` for formats that cannot compress further.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[fmt]) as img:
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise BitstreamError(f"{codec}: header claims a {width}×{height} image; "
+                                         f"at most {MAX_PIXELS} pixels are decoded")
+                if pixels_per_byte is not None and width * height > pixels_per_byte * len(data):
+                    raise BitstreamError(f"{codec}: header claims a {width}×{height} image, more than "
+                                         f"{len(data)} bytes can hold")
+                if fmt == "JPEG" and img.info.get("progressive"):
+                    raise BitstreamError(f"{codec}: a progressive JPEG; this codec writes baseline JPEG")
                 img.load()
                 mode = img.mode
                 if mode not in ("L", "RGB"):
@@ -56,6 +86,7 @@ class PillowCodec(SampleCodec):
 
     decodes_to = "input"
     pillow_format: ClassVar[str]
+    pixels_per_byte: ClassVar[int | None] = None  # the format's most pixels per stream byte, if bounded
 
     def save_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Image.save`` at this operating point."""
@@ -67,7 +98,7 @@ class PillowCodec(SampleCodec):
         return buf.getvalue()
 
     def decode(self, data: bytes) -> np.ndarray:
-        return from_pillow_bytes(data, self.pillow_format, self.name)
+        return from_pillow_bytes(data, self.pillow_format, self.name, self.pixels_per_byte)
 
 
 def _quality(value: Any, codec: str) -> int:
@@ -82,6 +113,7 @@ class JpegCodec(PillowCodec):
 
     description = "JPEG via Pillow (optimised Huffman); quality 5..95"
     pillow_format = "JPEG"
+    pixels_per_byte = JPEG_PIXELS_PER_BYTE
 
     def __init__(self, quality: int = 75):
         super().__init__(quality=_quality(quality, "jpeg"))

@@ -10,6 +10,13 @@ per block of labels) because sub-byte codewords only pay off when many share a s
 With ``block_size=1`` the count is known to be 1 and is not sent; the payload alone then
 shows the floor of one byte per sample that per-sample bitstreams impose.
 
+A block holds at most :data:`MAX_BLOCK` = 2^24 labels. Every decoder bounds the count its
+header claims by what the payload can hold, but some codes carry many labels in almost no
+bytes (label-lossy at ``fraction=0`` sends nothing per label, label-vq at ``bits=0`` neither,
+an entropy code is nearly free for a class it is almost sure of), so a count beyond the cap
+is refused outright: 2^24 labels are far more than any test split holds, and the largest
+block a damaged header can make a decoder build stays near 128 MB.
+
 Side information the decoder could not know (a code or table built from the training-split
 prior) is sent inside the stream and counted. The number of classes K is part of the task,
 known to both ends, and is not sent.
@@ -30,10 +37,11 @@ from vcmbench.api.task import TaskModel
 from vcmbench.entropy import ans
 from vcmbench.entropy.bitio import pack_fields, packed_size, unpack_fields
 from vcmbench.entropy.blockcode import block_payload_bits, decode_tuples, encode_tuples
-from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.entropy.framing import MAX_SYMBOLS, read_count, read_varint, write_varint
 from vcmbench.entropy.huffman import CanonicalCode
 from vcmbench.errors import BitstreamError, UsageError
 
+MAX_BLOCK = MAX_SYMBOLS  # labels in one block (see the module docstring)
 PRIOR_SCALE = 4096  # resolution of a prior table sent as side information (weights 1..~4096, varints)
 _PREDICT_BATCH = 256
 
@@ -101,8 +109,8 @@ class LabelCodec(BlockCodec):
 
     def __init__(self, block_size: int | None = None, **params: Any):
         if block_size is not None and (not isinstance(block_size, int) or isinstance(block_size, bool)
-                                       or block_size < 1):
-            raise UsageError(f"block_size must be a positive integer or None, got {block_size!r}")
+                                       or not 1 <= block_size <= MAX_BLOCK):
+            raise UsageError(f"block_size must be an integer in 1..{MAX_BLOCK} or None, got {block_size!r}")
         super().__init__(block_size=block_size, **params)
         self._task_model: TaskModel | None = None
         self._num_classes: int | None = None
@@ -152,6 +160,9 @@ class LabelCodec(BlockCodec):
             raise UsageError(f"labels must lie in 0..{self.num_classes - 1}")
         if self.block_size is not None and len(labels) > self.block_size:
             raise UsageError(f"{len(labels)} labels in a block of at most {self.block_size}")
+        if len(labels) > MAX_BLOCK:
+            raise UsageError(f"{len(labels)} labels in one block; a block holds at most {MAX_BLOCK} "
+                             f"(set block_size)")
         if self.block_size == 1:
             if len(labels) != 1:
                 raise UsageError("with block_size=1 every block holds exactly one label")
@@ -162,7 +173,7 @@ class LabelCodec(BlockCodec):
         if self.block_size == 1:
             count, pos = 1, 0
         else:
-            count, pos = read_varint(data)
+            count, pos = read_count(data, 0, "labels")
             if self.block_size is not None and count > self.block_size:
                 raise BitstreamError(f"corrupted bitstream (count {count} > block size {self.block_size})")
         labels = self.decode_payload(data[pos:], count)
@@ -372,10 +383,12 @@ class LabelAnsCodec(LabelCodec):
     ``prior="train"``: the training-split prior, quantised to integer weights (sum ≈ 4096) and
     sent as K varints in the header (counted).
     ``prior="adaptive"``: Krichevsky–Trofimov counts updated label by label at both ends, so it
-    learns the block's own distribution and needs no side information.
+    learns the block's own distribution and needs no side information (refreshed at
+    geometrically spaced chunk boundaries, so decoding is a few vectorised calls).
     """
 
     description = "classify, then ANS-coded labels (uniform / train / adaptive prior); lossless"
+    version: ClassVar[str] = "2"  # 2: the adaptive model updates chunk-wise (see vcmbench.entropy.ans)
 
     def __init__(self, prior: str = "adaptive", block_size: int | None = None):
         _check_prior(prior, ("uniform", "train", "adaptive"))

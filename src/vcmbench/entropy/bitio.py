@@ -69,14 +69,56 @@ def unpack_fields(data: bytes, count: int, width: int, *,
     return [int.from_bytes(row.tobytes(), "big") for row in rows]
 
 
+MAX_CODEWORD_BITS = 57  # a codeword plus its offset inside a byte fits one 64-bit word
+
+
 def pack_codewords(codes: np.ndarray, lengths: np.ndarray) -> bytes:
-    """Variable-length codewords (value right-aligned in ``lengths[i]`` bits) back to back, MSB first."""
+    """Variable-length codewords (value right-aligned in ``lengths[i]`` bits) back to back, MSB first.
+
+    Each codeword (at most :data:`MAX_CODEWORD_BITS` bits) lands in one or two 64-bit words of
+    the output; codewords never overlap, so a word is the sum of what lands in it.
+    """
     if len(codes) == 0:
         return b""
-    width = int(lengths.max())
-    matrix = field_bits(np.asarray(codes, dtype=np.uint64), width)  # right-aligned in `width` bits
-    keep = np.arange(width)[None, :] >= (width - np.asarray(lengths))[:, None]
-    return np.packbits(matrix[keep]).tobytes()
+    codes = np.asarray(codes, dtype=np.uint64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if lengths.min() < 1 or lengths.max() > MAX_CODEWORD_BITS:
+        raise ValueError(f"codeword lengths must lie in 1..{MAX_CODEWORD_BITS}")
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    total = int(ends[-1])
+    word, offset = starts >> 6, starts & 63
+    over = offset + lengths - 64  # > 0: the codeword's low `over` bits spill into the next word
+    spill = over > 0
+    head = np.where(spill, codes >> np.maximum(over, 0).astype(np.uint64),
+                    codes << np.maximum(-over, 0).astype(np.uint64))
+    words = np.zeros((total + 63) // 64 + 1, dtype=np.uint64)
+    first = np.flatnonzero(np.diff(word, prepend=-1))
+    words[word[first]] = np.add.reduceat(head, first)
+    words[word[spill] + 1] += codes[spill] << (64 - over[spill]).astype(np.uint64)
+    return words.astype(">u8").tobytes()[: (total + 7) // 8]
+
+
+def bit_windows(data: bytes, positions: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bits (≤ 57) starting at each bit position, zero past the end, as uint64."""
+    raw = np.frombuffer(data + bytes(8), dtype=np.uint8)
+    byte = positions >> 3
+    words = np.zeros(len(positions), dtype=np.uint64)
+    for i in range(8):
+        words |= raw[byte + i].astype(np.uint64) << np.uint64(56 - 8 * i)
+    return (words << (positions & 7).astype(np.uint64)) >> np.uint64(64 - width)
+
+
+def bit_prefixes(data: bytes, width: int) -> np.ndarray:
+    """The ``width`` bits (≤ 25) starting at every bit position of ``data``, zero past the end.
+
+    One uint32 per bit: the cheap first look of a table-driven prefix-code decoder.
+    """
+    raw = np.frombuffer(data + bytes(4), dtype=np.uint8).astype(np.uint32)
+    n = len(data)
+    words = (raw[:n] << 24) | (raw[1:n + 1] << 16) | (raw[2:n + 2] << 8) | raw[3:n + 3]
+    shifted = np.repeat(words, 8) << np.tile(np.arange(8, dtype=np.uint32), n)
+    return shifted >> np.uint32(32 - width)
 
 
 def unpack_bits(data: bytes) -> np.ndarray:

@@ -5,9 +5,22 @@ Every header byte written here is counted in the rate, so the formats are kept s
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vcmbench.errors import BitstreamError
+
+MAX_SYMBOLS = 1 << 24
+"""The most symbols (labels, samples) any count header read by this package may claim.
+
+Some codes legitimately carry many symbols in a few bytes (a label stream that sends nothing per
+label, an entropy-coded run of the likeliest class), so the stream's length alone cannot bound a
+count. 2^24 (16.7 million) is far beyond every test split a benchmark codes in one block (ImageNet's
+validation split has 50,000 images), yet the largest array a header can then make a decoder build
+stays near 128 MB of int64: a damaged or hostile header is refused instead of exhausting memory.
+"""
+MAX_ARRAY_DIMS = 32  # ndim of a framed array; numpy's own limit is 64
 
 _DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.float16, np.float32,
            np.float64, np.uint32, np.bool_)
@@ -42,6 +55,14 @@ def read_varint(data: bytes, pos: int = 0) -> tuple[int, int]:
             raise BitstreamError("corrupted bitstream (varint too long)")
 
 
+def read_count(data: bytes, pos: int = 0, what: str = "symbols") -> tuple[int, int]:
+    """A varint symbol count, refused (BitstreamError) beyond :data:`MAX_SYMBOLS`."""
+    count, pos = read_varint(data, pos)
+    if count > MAX_SYMBOLS:
+        raise BitstreamError(f"corrupted bitstream (header claims {count} {what}; at most {MAX_SYMBOLS})")
+    return count, pos
+
+
 def pack_array(a: np.ndarray) -> bytes:
     """dtype code, ndim, shape (varints), then the raw little-endian bytes."""
     a = np.ascontiguousarray(a)
@@ -53,8 +74,12 @@ def pack_array(a: np.ndarray) -> bytes:
 
 
 def unpack_array(data: bytes, pos: int = 0) -> np.ndarray:
-    """Inverse of :func:`pack_array`; BitstreamError on any inconsistency."""
-    if len(data) < pos + 2 or data[pos] >= len(_DTYPES):
+    """Inverse of :func:`pack_array`; BitstreamError on any inconsistency.
+
+    The shape is checked against the bytes that follow (exact Python integers, so a product of
+    huge dimensions cannot wrap around), so the array built is never larger than the stream.
+    """
+    if len(data) < pos + 2 or data[pos] >= len(_DTYPES) or data[pos + 1] > MAX_ARRAY_DIMS:
         raise BitstreamError("corrupted or truncated array header")
     dtype = np.dtype(_DTYPES[data[pos]]).newbyteorder("<")
     ndim = data[pos + 1]
@@ -63,8 +88,12 @@ def unpack_array(data: bytes, pos: int = 0) -> np.ndarray:
     for _ in range(ndim):
         n, pos = read_varint(data, pos)
         shape.append(n)
-    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = math.prod(shape) * dtype.itemsize
     if len(data) - pos != size:
         raise BitstreamError(f"array payload is {len(data) - pos} bytes, header says {size}")
+    if size == 0 and math.prod(n for n in shape if n) > MAX_SYMBOLS:  # empty, with absurd extents
+        raise BitstreamError(f"corrupted array header (shape {tuple(shape)})")
     flat = np.frombuffer(data, dtype=dtype, count=size // dtype.itemsize, offset=pos)
+    if dtype == np.bool_ and flat.size and flat.view(np.uint8).max() > 1:
+        raise BitstreamError("corrupted array payload (a boolean byte other than 0 or 1)")
     return flat.reshape(shape).astype(dtype.newbyteorder("="))
