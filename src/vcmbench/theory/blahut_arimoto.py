@@ -1,35 +1,28 @@
-"""Blahut–Arimoto for R(D) of a discrete memoryless source, with Blahut's certified bracket.
+"""Blahut–Arimoto for R(D) of a discrete memoryless source, with a certified bracket.
 
-At slope s ≤ 0 (nats per unit distortion) and output distribution r, the test channel is
-q(x̂|x) = r(x̂)·e^{s·d(x,x̂)}/Z(x), Z(x) = Σ r·e^{s·d}, and c(x̂) = Σ_x p(x)·e^{s·d(x,x̂)}/Z(x).
-Blahut (IEEE Trans. IT-18, 1972; Cover & Thomas §10.8) gives, at D_q = E[d] under q:
-
-    rate_lower = s·D_q − Σ p·ln Z − max ln c  ≤  R(D_q)  ≤  I(p, q) = s·D_q − Σ p·ln Z − Σ r·c·ln c = rate.
-
-Both ends are computed exactly from the current iterate, so the bracket holds whether or not the
-iteration converged; ``gap = rate − rate_lower`` (bits) is the stated accuracy of every point and
-the stopping criterion. The lower end is a supporting line, R(D) ≥ rate_lower + s·(D − D_q) for
-every D, which :func:`rate_at_distortion` uses to certify R at its target distortion.
-
-Hamming distortion (``distortion_matrix=None``) never builds a matrix: e^{s·d} = (1 − e^s)·I + e^s·11ᵀ,
-so Z(x) = e^s + (1 − e^s)·r(x) and c(x̂) = e^s·Σ p/Z + (1 − e^s)·p(x̂)/Z(x̂): O(K) per iteration.
-The dense path keeps r in the log domain and shifts each kernel row by its largest entry; if a
-row's normaliser still underflows it falls back to a full log-sum-exp iteration.
+At each slope the iteration evaluates test channels (:mod:`.ba_kernels`) and stops once Blahut's
+bounds meet: R(D_q) ∈ [rate_lower, rate] where rate = I(p, q) is achieved at D_q and rate_lower is a
+supporting line of R. Both ends are widened by a proved bound on their own floating-point error
+(:mod:`.rounding`: a few ulps per step, γ of the number of terms summed, times the magnitudes
+involved), so the bracket holds for the exact R(D) of the given prior whether or not the iteration
+converged, and whatever order a BLAS adds in; ``gap = rate − rate_lower`` (bits) is the stated
+accuracy of every point and the stopping criterion. :func:`rate_at_distortion` moves the supporting
+line to its target distortion and bounds R above by time-sharing with an anchor point.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
-from scipy.special import logsumexp
 
 from vcmbench.errors import UsageError
-from vcmbench.theory.entropy import entropy_bits
+from vcmbench.theory.ba_kernels import Channel, DenseKernel, HammingKernel, U, normalisation_error
 from vcmbench.theory.hamming import SlopeSolutions, water_filling
 from vcmbench.theory.priors import prior_from_counts
+from vcmbench.theory.rounding import SAFETY, bits_down, bits_up, gamma
 
 LN2 = float(np.log(2.0))
 DEFAULT_MAX_ITER = 100_000
@@ -39,8 +32,9 @@ DEFAULT_MAX_ITER = 100_000
 class RDCurve:
     """Points of R(D), sorted by distortion. Rates in bits/sample; slopes are dR/dD in bits per unit D.
 
-    ``rate`` is I(p, q) of the final test channel (achievable at ``distortion``); ``rate_lower`` is
-    Blahut's lower bound on R at that distortion, so R(distortion) ∈ [rate_lower, rate].
+    R(distortion) is certified to lie in [rate_lower, rate], rounding error included: ``rate`` bounds
+    I(p, q) of the final test channel from above (achievable at ``distortion``), ``rate_lower`` is
+    Blahut's lower bound there.
     """
 
     slopes: np.ndarray
@@ -62,8 +56,9 @@ class RDCurve:
 
 @dataclass(frozen=True)
 class RDPoint:
-    """R at one target distortion. R(distortion) is certified to lie in [rate_lower_bits, rate_upper_bits];
-    ``rate_bits`` is the midpoint, so its error is at most half of ``gap_bits``."""
+    """R at one target distortion. R(distortion) is certified to lie in [rate_lower_bits, rate_upper_bits]
+    (rounding error included); ``rate_bits`` is the midpoint, so its error is at most half of ``gap_bits``
+    (past the computed D_max it is 0, with an error below ``gap_bits``)."""
 
     rate_bits: float
     distortion: float
@@ -78,112 +73,50 @@ class RDPoint:
         return self.rate_upper_bits - self.rate_lower_bits
 
 
-@dataclass
-class _Iterate:
-    """One evaluated test channel: its distortion, −Σ p·ln Z and ln c (all in nats)."""
-
-    distortion: float
-    minus_p_log_z: float
-    log_c: np.ndarray
-    log_r: np.ndarray = field(repr=False)
-
-    def bounds(self, s: float) -> tuple[float, float]:
-        r = np.exp(self.log_r)
-        c = np.exp(self.log_c)
-        rc_log_c = np.where(r > 0, r * c * np.where(np.isfinite(self.log_c), self.log_c, 0.0), 0.0)
-        base = s * self.distortion + self.minus_p_log_z
-        return base - float(rc_log_c.sum()), base - float(np.max(self.log_c))
-
-
-class _HammingKernel:
-    """e^{s·d} for d = 1 − δ, applied in O(K). Classes with zero probability are dropped (they are never
-    reproduced under Hamming distortion: their c is e^s·Σ p/Z < 1 at the optimum)."""
-
-    def __init__(self, prior: np.ndarray) -> None:
-        self.keep = prior > 0
-        self.full_size = prior.size
-        self.p = prior[self.keep]
-        self.log_p = np.log(self.p)
-
-    def prepare(self, s: float) -> None:
-        self.s = s
-        self.lam = float(np.exp(s))
-        self.one_minus_lam = float(-np.expm1(s))
-
-    def evaluate(self, log_r: np.ndarray) -> _Iterate:
-        r = np.exp(log_r)
-        z = self.lam + self.one_minus_lam * r
-        if np.all(z > 0):
-            pz = self.p / z
-            c = self.lam * pz.sum() + self.one_minus_lam * pz
-            with np.errstate(divide="ignore"):
-                log_c = np.log(c)
-            return _Iterate(1.0 - float(pz @ r), -float(self.p @ np.log(z)), log_c, log_r)
-        # e^s underflowed and some r(x) with it: stay in the log domain
-        log_z = np.logaddexp(self.s, np.log(self.one_minus_lam) + log_r)
-        w = self.log_p - log_z
-        log_c = np.logaddexp(self.s + logsumexp(w), np.log(self.one_minus_lam) + w)
-        return _Iterate(1.0 - float(np.exp(w + log_r).sum()), -float(self.p @ log_z), log_c, log_r)
-
-
-class _DenseKernel:
-    """A general K×M distortion matrix; rows of zero probability dropped."""
-
-    def __init__(self, p: np.ndarray, d: np.ndarray) -> None:
-        self.p = p
-        self.log_p = np.log(p)
-        self.d = d
-        self.row_min = d.min(axis=1)
-
-    def prepare(self, s: float) -> None:
-        self.s = s
-        self.kernel = np.exp(s * (self.d - self.row_min[:, None]))  # ≤ 1, one entry = 1 per row
-        self.kernel_d = self.kernel * self.d
-
-    def evaluate(self, log_r: np.ndarray) -> _Iterate:
-        r = np.exp(log_r)
-        z = self.kernel @ r
-        if np.all(z > 0) and np.all(np.isfinite(z)):
-            pz = self.p / z
-            c = self.kernel.T @ pz
-            with np.errstate(divide="ignore"):
-                log_c = np.log(c)
-            distortion = float(pz @ (self.kernel_d @ r))
-            log_z = np.log(z) + self.s * self.row_min
-            return _Iterate(distortion, -float(self.p @ log_z), log_c, log_r)
-        sd = self.s * self.d
-        log_z = logsumexp(log_r[None, :] + sd, axis=1)
-        w = self.log_p - log_z
-        log_c = logsumexp(w[:, None] + sd, axis=0)
-        q = np.exp(log_r[None, :] + sd - log_z[:, None])
-        return _Iterate(float(self.p @ (q * self.d).sum(axis=1)), -float(self.p @ log_z), log_c, log_r)
-
-
+Kernel = HammingKernel | DenseKernel
 LOG_R_FLOOR = -1000.0  # e^-1000 is 0 in double precision: a class that is no longer reproduced
 
 
 def _normalise(log_r: np.ndarray) -> np.ndarray:
+    """ln r − ln Σr, floored. Its rounding does not matter: the channel is whatever r it produces."""
     log_r = np.maximum(log_r, LOG_R_FLOOR)
-    return np.maximum(log_r - logsumexp(log_r), LOG_R_FLOOR)
+    top = float(log_r.max())
+    return np.maximum(log_r - (top + math.log(float(np.exp(log_r - top).sum()))), LOG_R_FLOOR)
 
 
-def _iterate(kernel: _HammingKernel | _DenseKernel, s: float, log_r: np.ndarray, tol_nats: float,
-             max_iter: int) -> tuple[_Iterate, float, float, int]:
-    """Blahut–Arimoto at one slope until the bracket is within tol; returns the last channel and its bounds.
+@dataclass
+class _Solved:
+    """The last channel at one slope, with its certified ends in nats (margins applied)."""
+
+    channel: Channel
+    upper: float  # ≥ I(p, q)
+    lower: float  # ≤ the supporting line at channel.distortion
+    evaluations: int
+
+
+def _iterate(kernel: Kernel, s: float, log_r: np.ndarray, tol_bits: float, max_iter: int,
+             anchor: tuple[float, float] | None = None) -> _Solved:
+    """Blahut–Arimoto at one slope until the certified bracket is within tol.
 
     The map ln r ← ln r + ln c is the EM step for minimising G(r) = −Σ p·ln Z, and like EM it crawls
     while a class slowly leaves the support. Over-relaxed steps ln r + ω·ln c (ω > 1, as in the
     accelerated BA of Matz & Duhamel, ITW 2004) are tried and kept only when they lower G; otherwise a
-    plain step is taken and ω shrinks. Every evaluated channel is bracketed exactly, so acceleration
-    cannot change what is certified. ``max_iter`` counts kernel evaluations.
+    plain step is taken and ω shrinks. Every evaluated channel is bracketed, so acceleration cannot
+    change what is certified. It also stops once the raw gap is below the rounding margins (more
+    iterations cannot narrow the certified bracket by more than half). The width tested is the one
+    reported: in bits, and with ``anchor`` the curve point's (:func:`_upper_at_own_distortion`).
+    ``max_iter`` counts evaluations.
     """
     kernel.prepare(s)
     state = kernel.evaluate(_normalise(log_r))
     evaluations, omega = 1, 1.0
     while True:
-        upper, lower = state.bounds(s)
-        if upper - lower <= tol_nats or evaluations >= max_iter:
-            return state, upper, lower, evaluations
+        upper, lower, m_up, m_lo = state.bounds(s)
+        solved = _Solved(state, upper + m_up, lower - m_lo, evaluations)
+        top = solved.upper if anchor is None else _upper_at_own_distortion(solved, anchor)
+        if bits_up(top) - bits_down(solved.lower) <= tol_bits or upper - lower <= m_up + m_lo \
+                or evaluations >= max_iter:
+            return solved
         if omega > 1.0:
             candidate = kernel.evaluate(_normalise(state.log_r + omega * state.log_c))
             evaluations += 1
@@ -196,11 +129,10 @@ def _iterate(kernel: _HammingKernel | _DenseKernel, s: float, log_r: np.ndarray,
         omega = max(omega * 1.2, 1.5)
 
 
-def _prepare(prior: ArrayLike, distortion_matrix: ArrayLike | None) -> tuple[np.ndarray, _HammingKernel |
-                                                                             _DenseKernel, int]:
+def _prepare(prior: ArrayLike, distortion_matrix: ArrayLike | None) -> tuple[np.ndarray, Kernel, int]:
     p = prior_from_counts(prior)
     if distortion_matrix is None:
-        kernel = _HammingKernel(p)
+        kernel = HammingKernel(p)
         return kernel.p, kernel, kernel.p.size
     d = np.asarray(distortion_matrix, dtype=float)
     if d.ndim != 2 or d.shape[0] != p.size or d.shape[1] < 1:
@@ -209,7 +141,20 @@ def _prepare(prior: ArrayLike, distortion_matrix: ArrayLike | None) -> tuple[np.
     if not np.all(np.isfinite(d)) or np.any(d < 0):
         raise UsageError("distortions must be finite and non-negative")
     keep = p > 0
-    return p[keep], _DenseKernel(p[keep], d[keep]), d.shape[1]
+    return p[keep], DenseKernel(p[keep], d[keep], normalisation_error(p)), d.shape[1]
+
+
+def _upper_at_own_distortion(solved: _Solved, anchor: tuple[float, float]) -> float:
+    """An upper bound (nats) on R at the channel's computed distortion D̂, whose true distortion D lies
+    within δ of it. If D > D̂, convexity and R ≥ 0 bound the rise from D to D̂ by δ·r₀/(D̂ − δ − d₀),
+    the steepest chord from the anchor (d₀, r₀) (a point on or above the curve); R ≤ r₀ from d₀ on."""
+    d0, r0 = anchor
+    d_hat, delta = solved.channel.distortion, solved.channel.errors.dist
+    if d_hat < d0:
+        return math.inf
+    room = (d_hat - delta - d0) * (1 - 4 * U)
+    rise = delta * r0 / room * (1 + 4 * U) if room > 0 else math.inf
+    return min(solved.upper + rise, r0)
 
 
 def default_slopes(prior: ArrayLike, num_slopes: int = 200) -> np.ndarray:
@@ -225,13 +170,13 @@ def default_slopes(prior: ArrayLike, num_slopes: int = 200) -> np.ndarray:
     return np.log2(lam)
 
 
-def _initial_log_r(init: str | ArrayLike, m: int, kernel: _HammingKernel | _DenseKernel) -> np.ndarray:
+def _initial_log_r(init: str | ArrayLike, m: int, kernel: Kernel) -> np.ndarray:
     if isinstance(init, str):
         if init not in ("auto", "uniform"):
             raise UsageError(f"init must be 'auto', 'uniform' or an output distribution, got {init!r}")
         return np.full(m, -np.log(m))
     r = np.asarray(init, dtype=float).ravel()
-    if isinstance(kernel, _HammingKernel):
+    if isinstance(kernel, HammingKernel):
         if r.size != kernel.full_size:
             raise UsageError(f"init must have {kernel.full_size} entries, got {r.size}")
         r = r[kernel.keep]
@@ -274,31 +219,56 @@ def blahut_arimoto(prior: ArrayLike, distortion_matrix: ArrayLike | None = None,
     exact_start = isinstance(init, str) and init == "auto" and distortion_matrix is None
     log_r = _initial_log_r(init, m, kernel)
     solutions = SlopeSolutions(p) if exact_start else None
+    anchor = kernel.anchor()
     for i in order:
         s = float(slopes_bits[i]) * LN2
         if solutions is not None:
             with np.errstate(divide="ignore"):
                 log_r = np.log(solutions.output(s))
-        state, up, lo, it = _iterate(kernel, s, log_r, tol * LN2, max_iter)
-        log_r = state.log_r
-        dist[i], rate[i], lower[i], iters[i] = state.distortion, up / LN2, lo / LN2, it
+        solved = _iterate(kernel, s, log_r, tol, max_iter, anchor)
+        log_r = solved.channel.log_r
+        dist[i], iters[i] = solved.channel.distortion, solved.evaluations
+        rate[i] = bits_up(_upper_at_own_distortion(solved, anchor))
+        lower[i] = bits_down(solved.lower)
     by_d = np.argsort(dist, kind="stable")
     return RDCurve(slopes=slopes_bits[by_d], distortion=dist[by_d], rate=np.maximum(rate[by_d], 0.0),
                    rate_lower=lower[by_d], iterations=iters[by_d], tol=float(tol))
 
 
-def _certify(target: float, s: float, state: _Iterate, upper: float, lower: float,
-             anchor: tuple[float, float]) -> tuple[float, float]:
-    """Bracket R(target) in nats from one channel: the supporting line below; above, the channel itself if
-    it meets the target, else time-sharing with the anchor point (D_min, rate of a zero-excess code)."""
-    lo = lower + s * (target - state.distortion)
-    if state.distortion <= target:
-        hi = upper
+def _certify(target: float, s: float, solved: _Solved, anchor: tuple[float, float]) -> tuple[float, float]:
+    """Bracket R(target) in nats from one channel. Below: the supporting line moved to the target (exact in
+    D, so only the rounding of the move is added). Above: the channel itself if even its largest possible
+    true distortion D⁺ meets the target, else the chord from the anchor (d₀, r₀) to (D⁺, upper) — both
+    points lie on or above R, so by convexity R(target) lies below the chord (time-sharing)."""
+    ch = solved.channel
+    move = s * (target - ch.distortion)
+    lo = solved.lower + move
+    lo -= SAFETY * 4 * U * (abs(move) + abs(lo) + abs(solved.lower))
+    d0, r0 = anchor
+    d_plus = (ch.distortion + ch.errors.dist) * (1 + 2 * U)
+    if d_plus <= target:
+        hi = solved.upper
+    elif target <= d0:
+        hi = r0
     else:
-        d0, r0 = anchor
-        t = (target - d0) / (state.distortion - d0)
-        hi = (1.0 - t) * r0 + t * upper
+        t = (target - d0) / (d_plus - d0)
+        hi = r0 + (solved.upper - r0) * t
+        hi += SAFETY * 8 * U * (abs(r0) + abs(solved.upper) + abs(hi))
     return lo, hi
+
+
+def _past_the_end(d: float, d_max: float, rel: float, anchor: tuple[float, float]) -> RDPoint:
+    """R = 0 from D_max on, and ``rate_bits`` says so; D_max is known to relative ``rel``, so the bracket's
+    upper end is the chord from the anchor to (D_max⁺, 0), a few ulps when d is D_max itself."""
+    d0, r0 = anchor
+    d_max_hi = d_max * (1 + SAFETY * rel) * (1 + 2 * U)
+    if d >= d_max_hi:
+        upper = 0.0
+    elif d <= d0:
+        upper = bits_up(r0)
+    else:
+        upper = bits_up(r0 * (d_max_hi - d) / (d_max_hi - d0) * (1 + 4 * U))
+    return RDPoint(0.0, d, 0.0, 0.0, upper, 0, "blahut-arimoto")
 
 
 def rate_at_distortion(prior: ArrayLike, distortion: float, distortion_matrix: ArrayLike | None = None, *,
@@ -307,61 +277,64 @@ def rate_at_distortion(prior: ArrayLike, distortion: float, distortion_matrix: A
 
     Hamming: R = 0 from D_max = 1 − max p, R = H(p) at D = 0; in between the slope comes from the exact
     water-filling solution (:mod:`vcmbench.theory.hamming`) and Blahut–Arimoto iterates from its output
-    distribution until Blahut's bracket closes — the bracket, not the start point, is the certificate.
-    A dense matrix: the slope is found by Brent's method on the distortion Blahut–Arimoto reaches.
+    distribution until the certified bracket closes — the bracket, not the start point, is the
+    certificate. A dense matrix: the slope is found by Brent's method on the distortion BA reaches.
     """
     d = float(distortion)
     if not np.isfinite(d) or d < 0:
         raise UsageError(f"the distortion must be a finite number ≥ 0, got {distortion!r}")
     if not tol > 0:
         raise UsageError("tol must be positive")
-    p_full = prior_from_counts(prior)
     p, kernel, m = _prepare(prior, distortion_matrix)
-    if distortion_matrix is None:
+    anchor = kernel.anchor()
+    if isinstance(kernel, HammingKernel):
         if d > 1:
             raise UsageError(f"a Hamming distortion must lie in [0, 1], got {d}")
-        if d >= 1.0 - float(p.max()):
-            return RDPoint(0.0, d, 0.0, 0.0, 0.0, 0, "blahut-arimoto")
-        h = entropy_bits(p)
+        p_max = float(p.max())
+        if d >= 1.0 - p_max:
+            d_max = (1.0 - p_max) + kernel.eps_p * p_max
+            return _past_the_end(d, d_max, gamma(1), anchor)
         if d == 0.0:
-            return RDPoint(h, 0.0, -np.inf, h, h, 0, "blahut-arimoto")
+            h = float(-kernel.summer(p * kernel.log_p))
+            return RDPoint(h / LN2, 0.0, -np.inf, bits_down(2 * h - anchor[1]), bits_up(anchor[1]), 0,
+                           "blahut-arimoto")
         wf = water_filling(p, d)
         with np.errstate(divide="ignore"):
             start = np.log(wf.output)
         s = wf.log_slope
-        anchor = (0.0, h * LN2)
-        state, up, lo, it = _iterate(kernel, s, start, tol * LN2 / 4, max_iter)
+        solved = _iterate(kernel, s, start, tol / 4, max_iter)
+        it = solved.evaluations
     else:
-        dm = np.asarray(distortion_matrix, dtype=float)[p_full > 0]
-        d_max = float((p @ dm).min())
+        d_max = float((p @ kernel.d).min())
         if d >= d_max:
-            return RDPoint(0.0, d, 0.0, 0.0, 0.0, 0, "blahut-arimoto")
-        d_min = float(p @ dm.min(axis=1))
+            return _past_the_end(d, d_max, gamma(p.size + 1) + kernel.eps_p, anchor)
+        d_min = float(p @ kernel.row_min)
         if d < d_min:
             raise UsageError(f"distortion {d} is below the smallest achievable, {d_min}")
-        nearest = np.bincount(dm.argmin(axis=1), weights=p, minlength=m)
-        anchor = (d_min, entropy_bits(nearest) * LN2)
-        state, up, lo, it, s = _solve_slope(kernel, m, d, d_min, d_max, tol, max_iter)
-    lo_t, hi_t = _certify(d, s, state, up, lo, anchor)
-    h_cap = anchor[1] if distortion_matrix is None else np.inf
-    lo_b, hi_b = max(lo_t / LN2, 0.0), min(hi_t, h_cap) / LN2
+        solved, it, s = _solve_slope(kernel, m, d, d_min, d_max, tol, max_iter)
+    lo_t, hi_t = _certify(d, s, solved, anchor)
+    if isinstance(kernel, HammingKernel):
+        hi_t = min(hi_t, anchor[1])  # R(D) ≤ R(0) = H
+    lo_b, hi_b = max(bits_down(lo_t), 0.0), bits_up(hi_t)
     return RDPoint((lo_b + hi_b) / 2, d, s / LN2, lo_b, max(hi_b, lo_b), it, "blahut-arimoto")
 
 
-def _solve_slope(kernel: _DenseKernel, m: int, target: float, d_min: float, d_max: float, tol: float,
-                 max_iter: int) -> tuple[_Iterate, float, float, int, float]:
+def _solve_slope(kernel: DenseKernel, m: int, target: float, d_min: float, d_max: float, tol: float,
+                 max_iter: int) -> tuple[_Solved, int, float]:
     """Brent's method on s ↦ D(s) − target, each evaluation a converged, warm-started BA run."""
-    memo: dict[float, tuple[_Iterate, float, float, int]] = {}
+    from scipy.optimize import brentq
+
+    memo: dict[float, _Solved] = {}
     warm = [np.full(m, -np.log(m))]
 
-    def run(s: float) -> tuple[_Iterate, float, float, int]:
+    def run(s: float) -> _Solved:
         if s not in memo:
-            memo[s] = _iterate(kernel, s, warm[0], tol * LN2 / 4, max_iter)
-            warm[0] = memo[s][0].log_r
+            memo[s] = _iterate(kernel, s, warm[0], tol / 4, max_iter)
+            warm[0] = memo[s].channel.log_r
         return memo[s]
 
     def excess(s: float) -> float:
-        return run(s)[0].distortion - target
+        return run(s).channel.distortion - target
 
     scale = 1.0 / max(d_max - d_min, 1e-300)
     lo_s, hi_s = -scale, -scale
@@ -375,6 +348,5 @@ def _solve_slope(kernel: _DenseKernel, m: int, target: float, d_min: float, d_ma
         s = hi_s
     else:
         s = brentq(excess, lo_s, hi_s, xtol=1e-14 * scale, rtol=1e-14) if lo_s != hi_s else lo_s
-    state, up, lo, _ = run(s)
-    total = sum(v[3] for v in memo.values())
-    return state, up, lo, total, s
+    solved = run(s)
+    return solved, sum(v.evaluations for v in memo.values()), s

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from vcmbench.errors import UsageError
+from vcmbench.theory.rounding import BlockSum
 
 
 def check_num_classes(num_classes: int) -> int:
@@ -47,7 +48,7 @@ def prior_from_counts(counts: Iterable[float] | ArrayLike) -> np.ndarray:
         raise UsageError("prior counts must be finite")
     if np.any(p < 0):
         raise UsageError(f"prior counts must be non-negative, got {float(p.min())}")
-    total = p.sum()
+    total = BlockSum(p.size)(p)  # a sum whose rounding bound the certified brackets rely on
     if total <= 0:
         raise UsageError("prior counts are all zero")
     return p / total
