@@ -63,3 +63,40 @@ def toy_dataset() -> ArrayDataset:
 @pytest.fixture
 def oracle_task() -> OracleTask:
     return OracleTask()
+
+
+def write_with_samples(path, record: ResultRecord, *, sha: bool = True) -> ResultRecord:
+    """Write ``record`` and a per-sample CSV that agrees with it, as the pipeline does; return the record.
+
+    Labels follow ``dataset.prior_counts``; the first ``metrics.correct`` rows are predicted right;
+    sample codecs get the bits spread over the samples in whole bytes. ``sha`` stores the file's hash.
+    """
+    import csv
+    import hashlib
+    import io
+    from dataclasses import replace
+    from pathlib import Path
+
+    from vcmbench.api.record import write_record
+
+    path = Path(path)
+    m, ds = record.metrics, record.dataset
+    labels = [c for c, n in enumerate(ds.prior_counts) for _ in range(n)]
+    per_sample = None
+    if record.codec.granularity == "sample":
+        nbytes = m.bits_total // 8
+        per_sample = [8 * (nbytes // m.samples + (i < nbytes % m.samples)) for i in range(m.samples)]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "bits", "label", "prediction", "correct"])
+    for i, label in enumerate(labels):
+        prediction = label if i < m.correct else (label + 1) % ds.num_classes
+        bits = "" if per_sample is None else per_sample[i]
+        writer.writerow([f"s{i}", bits, label, prediction, int(prediction == label)])
+    samples = path.with_suffix(".samples.csv")
+    samples.parent.mkdir(parents=True, exist_ok=True)
+    samples.write_bytes(buf.getvalue().encode("utf-8"))
+    digest = hashlib.sha256(samples.read_bytes()).hexdigest() if sha else None
+    record = replace(record, samples_file=samples.name, samples_sha256=digest)
+    write_record(path, record)
+    return record

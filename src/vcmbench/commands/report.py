@@ -1,16 +1,30 @@
-"""`vcmbench report DIR`: gaps to the bound for records already on disk."""
+"""`vcmbench report DIR`: gaps to the bound for records already on disk.
+
+A damaged record, or one that disagrees with its per-sample file, stops the report with the file
+named (exit 2). A point below the rate-accuracy bound is shown, marked IMPOSSIBLE, and makes the
+command exit 1 after printing everything, with one line per such file on stderr: the table is
+what one needs to see what is wrong, and a script or CI job still fails.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from vcmbench.commands.arguments import parse_levels
-from vcmbench.report.gaps import gaps_at_levels, point_gaps
-from vcmbench.report.load import find_records
+from vcmbench.report.gaps import (
+    gaps_at_levels,
+    group_free_point,
+    group_records,
+    impossible_message,
+    point_gap,
+    point_gaps,
+)
+from vcmbench.report.load import load_found
 from vcmbench.report.show import DEFAULT_LEVELS, show_report
-from vcmbench.report.table import to_json
+from vcmbench.report.table import group_json, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,11 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     levels = parse_levels(args.levels) or DEFAULT_LEVELS
-    records = find_records(args.paths)
+    found = load_found(args.paths)
+    records = [f.record for f in found]
     if args.json:
-        print(json.dumps(to_json(point_gaps(records), gaps_at_levels(records, levels)), indent=2))
+        groups = [group_json(*key, samples=group[0].dataset.samples, free=group_free_point(group))
+                  for key, group in group_records(records).items()]
+        print(json.dumps(to_json(point_gaps(records), gaps_at_levels(records, levels), groups), indent=2))
         if args.plot:
             show_report(records, levels, plot=args.plot)
-        return 0
-    print(show_report(records, levels, plot=args.plot))
-    return 0
+    else:
+        print(show_report(records, levels, plot=args.plot))
+    impossible = [(f.path, g) for f in found if f.record.status == "ok" and f.record.metrics is not None
+                  for g in [point_gap(f.record)] if g.impossible]
+    for path, g in impossible:
+        print(f"vcmbench report: {path}: {impossible_message(g)}", file=sys.stderr)
+    return 1 if impossible else 0

@@ -2,20 +2,33 @@
 
 The bound at accuracy A is R(1 − A) of the label source: the uniform closed form (paper
 eq. 4) and Blahut–Arimoto on the evaluated samples' label prior. Gaps are recomputed from
-a record's bits and accuracy every time; nothing stored in a record is taken on trust.
+a record's bits and accuracy every time; nothing stored in a record is taken on trust,
+including its confidence interval (recomputed from correct / samples).
+
+Records are grouped by (suite, dataset id, dataset fingerprint): a ``--limit`` run keeps the
+dataset id but not the test set, and two test sets never share a curve. Each group's hulls
+include the free point (0 bits, always guessing the training split's most likely class)
+when every record of the group names the same training-split counts.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from vcmbench import theory
 from vcmbench.api.record import ResultRecord
-from vcmbench.report.hull import bits_on_hull, lower_convex_hull
+from vcmbench.report.bounds import bound_prior, bound_uniform, lowest_possible_bits
+from vcmbench.report.hull import Point, achievable_hull, bits_on_hull, free_class, free_point
+from vcmbench.theory.confidence import CONFIDENCE, clopper_pearson
+
+GroupKey = tuple[str, str, str]  # (suite, dataset id, dataset fingerprint)
+
+__all__ = [
+    "CONFIDENCE", "FreePoint", "GroupKey", "LevelGap", "PointGap", "bound_prior", "bound_uniform",
+    "codec_hulls", "gaps_at_levels", "group_free_point", "group_key", "group_records", "point_gaps",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,21 @@ class PointGap:
     gap_ratio: float | None  # bits / prior bound; None where the bound is 0 bits
     bits_per_pixel: float | None
     estimated_bits_per_sample: float | None
+    dataset_fingerprint: str = ""
+    correct: int = 0
+    samples: int = 0
+    # Clopper–Pearson interval of the accuracy at CONFIDENCE, and the prior bound read at its ends:
+    # the range the bound (and so the gap) can take given the test set's size.
+    accuracy_low: float = 0.0
+    accuracy_high: float = 1.0
+    bound_bits_low: float = 0.0  # bound at accuracy_low
+    bound_bits_high: float = 0.0  # bound at accuracy_high
+    impossible: bool = False  # below the lowest rate any code can show at this accuracy
+    lowest_possible_bits: float | None = None  # computed where the point is at or below the bound
+
+    @property
+    def group(self) -> GroupKey:
+        return (self.suite, self.dataset_id, self.dataset_fingerprint)
 
 
 @dataclass(frozen=True)
@@ -49,71 +77,127 @@ class LevelGap:
     bound_bits_prior: float
     gap_bits: float | None
     gap_ratio: float | None
+    dataset_fingerprint: str = ""
 
 
-@lru_cache(maxsize=4096)
-def _bound_prior(accuracy: float, counts: tuple[int, ...]) -> float:
-    return float(theory.bound_bits(accuracy, list(counts)))
+@dataclass(frozen=True)
+class FreePoint:
+    """The free operating point of a group of records, or why there is none."""
+
+    point: Point | None
+    guess_class: int | None
+    train_samples: int | None
+    note: str  # one sentence for tables: what the point is, or why it is missing
 
 
-def bound_uniform(accuracy: float, num_classes: int) -> float:
-    return float(theory.uniform_rate(num_classes, 1.0 - accuracy))
+def group_key(record: ResultRecord) -> GroupKey:
+    return (record.suite, record.dataset.id, record.dataset.fingerprint)
 
 
-def bound_prior(accuracy: float, prior_counts: Iterable[int]) -> float:
-    return _bound_prior(round(float(accuracy), 12), tuple(int(c) for c in prior_counts))
+def group_records(records: Iterable[ResultRecord]) -> dict[GroupKey, list[ResultRecord]]:
+    """Records by (suite, dataset id, fingerprint), in first-seen order."""
+    groups: dict[GroupKey, list[ResultRecord]] = {}
+    for r in records:
+        groups.setdefault(group_key(r), []).append(r)
+    return groups
+
+
+def group_free_point(records: Sequence[ResultRecord]) -> FreePoint:
+    """The free point shared by a group's records: they must agree on the training split's counts."""
+    if not records:
+        return FreePoint(None, None, None, "no free point: no records")
+    counts = {None if r.dataset.train_prior_counts is None else tuple(r.dataset.train_prior_counts)
+              for r in records}
+    if len(counts) > 1:
+        return FreePoint(None, None, None,
+                         "no free point: the records name different training splits (train_prior_counts)")
+    train = counts.pop()
+    if train is None:
+        return FreePoint(None, None, None,
+                         "no free point: the records carry no training-split counts (schema 1 records)")
+    first = records[0].dataset
+    point = free_point(first.prior_counts, train)
+    if point is None:
+        return FreePoint(None, None, None, "no free point: training counts do not match the classes")
+    c = free_class(train)
+    return FreePoint(point, c, sum(train),
+                     f"free point: 0 bits at accuracy {point[0]:.4f} (always guess class {c}, the most "
+                     f"frequent of the {sum(train):,} training samples; time-sharing with it is always "
+                     "possible)")
 
 
 def _ratio(bits: float, bound: float) -> float | None:
     return bits / bound if bound > 1e-12 else None
 
 
+def point_gap(r: ResultRecord) -> PointGap:
+    """The gap of one successful record, with its interval and whether the point is possible at all."""
+    m = r.metrics
+    assert m is not None
+    bits = m.bits_total / m.samples  # recomputed, not read from bits_per_sample
+    accuracy = m.correct / m.samples
+    counts = r.dataset.prior_counts
+    prior = bound_prior(accuracy, counts)
+    low, high = clopper_pearson(m.correct, m.samples)
+    floor = None
+    if bits <= prior:  # only a point at or below the bound can be impossible; the bracket costs a solve
+        floor = lowest_possible_bits(accuracy, counts, m.bits_total, m.blocks, m.samples)
+    return PointGap(
+        suite=r.suite, dataset_id=r.dataset.id, codec=r.codec.name, params=r.codec.params,
+        granularity=r.codec.granularity, bits_per_sample=bits, accuracy=accuracy,
+        reference_accuracy=r.task_model.reference_accuracy,
+        bound_bits_uniform=bound_uniform(accuracy, r.dataset.num_classes),
+        bound_bits_prior=prior, gap_bits=bits - prior, gap_ratio=_ratio(bits, prior),
+        bits_per_pixel=bits / r.dataset.pixels_per_sample if r.dataset.pixels_per_sample else None,
+        estimated_bits_per_sample=m.estimated_bits_per_sample,
+        dataset_fingerprint=r.dataset.fingerprint, correct=m.correct, samples=m.samples,
+        accuracy_low=low, accuracy_high=high,
+        bound_bits_low=bound_prior(low, counts), bound_bits_high=bound_prior(high, counts),
+        impossible=floor is not None and bits < floor, lowest_possible_bits=floor,
+    )
+
+
+def impossible_message(g: PointGap) -> str:
+    """One line saying why a point cannot be a measurement."""
+    return (f"{g.codec} {g.params}: {g.bits_per_sample:.4f} bits/sample at accuracy {g.accuracy:.4f} is "
+            f"below the rate-accuracy bound ({g.bound_bits_prior:.4f} bits; no code can show fewer than "
+            f"{g.lowest_possible_bits:.4f}): IMPOSSIBLE — the record or its sample file was edited, or the "
+            "codec used the test data")
+
+
 def point_gaps(records: Iterable[ResultRecord]) -> list[PointGap]:
     """One row per successful record, in the order given."""
-    rows = []
-    for r in records:
-        if r.status != "ok" or r.metrics is None:
-            continue
-        m = r.metrics
-        bits = m.bits_total / m.samples  # recomputed, not read from bits_per_sample
-        accuracy = m.correct / m.samples
-        prior = bound_prior(accuracy, r.dataset.prior_counts)
-        rows.append(PointGap(
-            suite=r.suite, dataset_id=r.dataset.id, codec=r.codec.name, params=r.codec.params,
-            granularity=r.codec.granularity, bits_per_sample=bits, accuracy=accuracy,
-            reference_accuracy=r.task_model.reference_accuracy,
-            bound_bits_uniform=bound_uniform(accuracy, r.dataset.num_classes),
-            bound_bits_prior=prior, gap_bits=bits - prior, gap_ratio=_ratio(bits, prior),
-            bits_per_pixel=bits / r.dataset.pixels_per_sample if r.dataset.pixels_per_sample else None,
-            estimated_bits_per_sample=m.estimated_bits_per_sample,
-        ))
-    return rows
+    return [point_gap(r) for r in records if r.status == "ok" and r.metrics is not None]
 
 
-def codec_hulls(gaps: Iterable[PointGap]) -> dict[tuple[str, str, str], list[tuple[float, float]]]:
-    """(suite, dataset, codec) -> hull over that codec's operating points."""
-    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+def codec_hulls(gaps: Iterable[PointGap], free: dict[GroupKey, Point | None] | None = None
+                ) -> dict[tuple[str, str, str, str], list[Point]]:
+    """(suite, dataset, fingerprint, codec) -> achievable hull (with the group's free point, when given)."""
+    points: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for g in gaps:
-        points[(g.suite, g.dataset_id, g.codec)].append((g.accuracy, g.bits_per_sample))
-    return {key: lower_convex_hull(pts) for key, pts in points.items()}
+        points[(*g.group, g.codec)].append((g.accuracy, g.bits_per_sample))
+    free = free or {}
+    return {key: achievable_hull(pts, free.get(key[:3])) for key, pts in points.items()}
 
 
 def gaps_at_levels(records: Iterable[ResultRecord], levels: Iterable[float]) -> list[LevelGap]:
-    """Each codec's rate at each target accuracy (on its hull) against the bound there."""
-    records = [r for r in records if r.status == "ok"]
-    gaps = point_gaps(records)
-    prior_of = {(r.suite, r.dataset.id): r.dataset.prior_counts for r in records}
-    granularity = {(g.suite, g.dataset_id, g.codec): g.granularity for g in gaps}
+    """Each codec's rate at each target accuracy (on its achievable hull) against the bound there."""
+    levels = list(levels)
     rows = []
-    for key, hull in sorted(codec_hulls(gaps).items()):
-        suite, dataset_id, codec = key
-        for level in levels:
-            bound = bound_prior(level, prior_of[(suite, dataset_id)])
-            bits = bits_on_hull(hull, level)
-            rows.append(LevelGap(
-                suite=suite, dataset_id=dataset_id, codec=codec, granularity=granularity[key],
-                accuracy=level, bits_per_sample=bits, bound_bits_prior=bound,
-                gap_bits=None if bits is None else bits - bound,
-                gap_ratio=None if bits is None else _ratio(bits, bound),
-            ))
+    for key, group in group_records(r for r in records if r.status == "ok").items():
+        gaps = point_gaps(group)
+        free = {key: group_free_point(group).point}
+        prior = group[0].dataset.prior_counts
+        granularity = {g.codec: g.granularity for g in gaps}
+        for hull_key, hull in sorted(codec_hulls(gaps, free).items()):
+            codec = hull_key[3]
+            for level in levels:
+                bound = bound_prior(level, prior)
+                bits = bits_on_hull(hull, level)
+                rows.append(LevelGap(
+                    suite=key[0], dataset_id=key[1], codec=codec, granularity=granularity[codec],
+                    accuracy=level, bits_per_sample=bits, bound_bits_prior=bound,
+                    gap_bits=None if bits is None else bits - bound,
+                    gap_ratio=None if bits is None else _ratio(bits, bound), dataset_fingerprint=key[2],
+                ))
     return rows

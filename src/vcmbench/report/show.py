@@ -1,14 +1,25 @@
-"""The report a person reads after a run: per-point gaps, matched-accuracy gaps, failures."""
+"""The report a person reads after a run: per-point gaps, matched-accuracy gaps, failures.
+
+One section per (suite, dataset id, test-set fingerprint): records of two different test sets
+that share an id (a ``--limit`` run and a full one) are reported apart, each labelled with its
+fingerprint and size, never mixed in one hull.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from vcmbench.api.record import ResultRecord
 from vcmbench.errors import UsageError
-from vcmbench.report.gaps import gaps_at_levels, point_gaps
+from vcmbench.report.gaps import (
+    gaps_at_levels,
+    group_free_point,
+    group_records,
+    impossible_message,
+    point_gaps,
+)
 from vcmbench.report.plot import plot_gaps
 from vcmbench.report.table import format_levels, format_points
 
@@ -17,22 +28,27 @@ DEFAULT_LEVELS = (0.5, 0.9, 0.95)
 
 def show_report(records: Sequence[ResultRecord], levels: Sequence[float] = (), *,
                 plot: Path | None = None) -> str:
-    """Text for each (suite, dataset) group; writes one plot when asked (one group only)."""
+    """Text for each (suite, dataset, fingerprint) group; writes one plot when asked (one group only)."""
     if not records:
         raise UsageError("no result records found")
-    groups: dict[tuple[str, str], list[ResultRecord]] = defaultdict(list)
-    for r in records:
-        groups[(r.suite, r.dataset.id)].append(r)
+    groups = group_records(records)
     if plot is not None and len(groups) > 1:
-        raise UsageError(f"--plot draws one suite at a time; these records hold {len(groups)}")
+        raise UsageError(f"--plot draws one test set at a time; these records hold {len(groups)} "
+                         "(suite, dataset, fingerprint) groups")
+    same_id = Counter((suite, dataset_id) for suite, dataset_id, _ in groups)
     out = []
-    for (suite, dataset_id), group in groups.items():
+    for (suite, dataset_id, fingerprint), group in groups.items():
         first = group[0]
         k = first.dataset.num_classes
-        out.append(f"suite {suite} · dataset {dataset_id} ({first.dataset.samples} samples, K={k}) · "
-                   f"task model {first.task_model.id}: uncompressed accuracy "
+        out.append(f"suite {suite} · dataset {dataset_id} ({first.dataset.samples} samples, K={k}, "
+                   f"fingerprint {fingerprint}) · task model {first.task_model.id}: uncompressed accuracy "
                    f"{first.task_model.reference_accuracy:.4f}")
+        if same_id[(suite, dataset_id)] > 1:
+            out.append(f"NOTE: these records hold {same_id[(suite, dataset_id)]} different test sets under "
+                       f"the id {dataset_id} (a --limit run and a full run?); each is reported on its own")
         out.append("rates are real: 8 × bytes received; bounds are R(1 − accuracy) for the test labels")
+        free = group_free_point(group)
+        out.append(free.note)
         gaps = point_gaps(group)
         if gaps:
             out.append("")
@@ -41,13 +57,17 @@ def show_report(records: Sequence[ResultRecord], levels: Sequence[float] = (), *
         level_rows = gaps_at_levels(group, chosen)
         if level_rows:
             out.append("")
-            out.append("at matched accuracy (each codec's lower convex hull, time-sharing):")
+            out.append("at matched accuracy (lower convex hull of each codec's points and the free point):")
             out.append(format_levels(level_rows))
+        for g in gaps:
+            if g.impossible:
+                out.append(impossible_message(g))
         failed = [r for r in group if r.status != "ok"]
         for r in failed:
             out.append(f"FAILED {r.codec.name} {r.codec.params}: {r.error}")
         if plot is not None and gaps:
-            plot_gaps(gaps, first.dataset.prior_counts, plot, title=f"{suite} · {dataset_id}")
+            title = f"{suite} · {dataset_id}"
+            plot_gaps(gaps, first.dataset.prior_counts, plot, title=title, free=free.point)
             out.append(f"plot written to {plot}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

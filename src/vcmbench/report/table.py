@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from vcmbench.report.gaps import LevelGap, PointGap
+from vcmbench.report.gaps import CONFIDENCE, FreePoint, LevelGap, PointGap
+
+IMPOSSIBLE = "IMPOSSIBLE"
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -21,13 +23,20 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _interval(low: float, high: float, digits: int = 3) -> str:
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def format_points(gaps: Sequence[PointGap]) -> str:
-    """One line per operating point: real bits, accuracy, the two bounds and the gap."""
-    header = ("codec", "params", "mode", "bits/sample", "accuracy", "bound(unif)", "bound(prior)",
-              "gap bits", "gap ratio")
+    """One line per operating point: real bits, accuracy and its interval, the bounds and the gap."""
+    ci = f"{CONFIDENCE:.0%} CI"
+    header = ("codec", "params", "mode", "bits/sample", "accuracy", f"accuracy {ci}", "bound(unif)",
+              "bound(prior)", f"bound {ci}", "gap bits", "gap ratio", "")
     rows = [header] + [
         (g.codec, _params(g.params), g.granularity, _num(g.bits_per_sample), f"{g.accuracy:.4f}",
-         _num(g.bound_bits_uniform), _num(g.bound_bits_prior), _num(g.gap_bits), _ratio(g.gap_ratio))
+         _interval(g.accuracy_low, g.accuracy_high), _num(g.bound_bits_uniform), _num(g.bound_bits_prior),
+         _interval(g.bound_bits_low, g.bound_bits_high), _num(g.gap_bits), _ratio(g.gap_ratio),
+         IMPOSSIBLE if g.impossible else "")
         for g in gaps
     ]
     return _layout(rows, right_from=3)
@@ -53,9 +62,20 @@ def _layout(rows: Sequence[Sequence[str]], right_from: int) -> str:
                                                                                              strict=True))]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+            lines.append("  ".join("-" * w for w in widths).rstrip())
     return "\n".join(lines)
 
 
-def to_json(gaps: Sequence[PointGap], levels: Sequence[LevelGap]) -> dict[str, Any]:
-    return {"points": [asdict(g) for g in gaps], "levels": [asdict(lv) for lv in levels]}
+def to_json(gaps: Sequence[PointGap], levels: Sequence[LevelGap],
+            groups: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Everything the tables show, with intervals, free points and IMPOSSIBLE flags, as plain JSON."""
+    return {"confidence": CONFIDENCE, "groups": list(groups), "points": [asdict(g) for g in gaps],
+            "levels": [asdict(lv) for lv in levels]}
+
+
+def group_json(suite: str, dataset_id: str, fingerprint: str, samples: int,
+               free: FreePoint) -> dict[str, Any]:
+    return {"suite": suite, "dataset_id": dataset_id, "dataset_fingerprint": fingerprint, "samples": samples,
+            "free_point": None if free.point is None else {"accuracy": free.point[0], "bits_per_sample": 0.0,
+                                                           "guess_class": free.guess_class},
+            "free_point_note": free.note}
