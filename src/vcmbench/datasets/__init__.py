@@ -2,3 +2,5 @@
 
 import vcmbench.datasets.imagenet  # noqa: F401
 import vcmbench.datasets.mnist  # noqa: F401
+import vcmbench.datasets.modelnet  # noqa: F401
+import vcmbench.datasets.shapes_synth  # noqa: F401
