@@ -255,15 +255,15 @@ def test_pipeline_records_the_real_bytes_and_the_estimate(tmp_path):
     assert record.metrics.accuracy == pytest.approx(np.mean(dataset.inputs(range(999)) == dataset.labels()))
 
 
-def test_operating_points_share_one_classification_of_a_block():
+def test_the_encoder_classifies_its_block_in_batches_and_checks_the_labels():
     task = EchoTask()
-    labels = list(range(10)) * 7
-    for point in ({"n": 1}, {"n": 3}):
-        codec = LabelBlockCodec(**point)
-        codec.prepare(context(10, (), task))
-        codec.decode_block(codec.encode_block(labels))
-        codec.estimate_bits(labels)
-    assert task.calls == 1
+    labels = list(range(10)) * 60  # 600 inputs: three batches of at most 256
+    codec = LabelBlockCodec(n=3)
+    codec.prepare(context(10, (), task))
+    assert codec.decode_block(codec.encode_block(labels)) == labels
+    assert task.calls == 3
+    with pytest.raises(UsageError, match="outside"):
+        codec.encode_block([3, 10])
 
 
 # --- bad bitstreams and bad input are errors -------------------------------------------------------------

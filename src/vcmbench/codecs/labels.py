@@ -24,9 +24,7 @@ known to both ends, and is not sent.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -46,40 +44,16 @@ PRIOR_SCALE = 4096  # resolution of a prior table sent as side information (weig
 _PREDICT_BATCH = 256
 
 
-# --- the encoder's classifier, run once per distinct block -----------------------------------------
-
-_prediction_cache: weakref.WeakKeyDictionary[TaskModel, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
-_CACHE_BLOCKS = 8
-
-
-def _digest(inputs: Sequence[Any]) -> str | None:
-    h = hashlib.sha256()
-    for x in inputs:
-        try:
-            a = np.ascontiguousarray(np.asarray(x))
-        except Exception:  # an input numpy cannot view: no caching
-            return None
-        if a.dtype == object:
-            return None
-        h.update(f"{a.dtype}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+# --- the encoder's classifier ----------------------------------------------------------------------
 
 
 def predict_labels(task_model: TaskModel, inputs: Sequence[Any], num_classes: int) -> np.ndarray:
     """The task model's labels for ``inputs`` (batched), checked to lie in [0, K).
 
-    A small content-keyed cache lets the many operating points of the label codecs share one
-    classification of the same block: the classifier is the expensive part and its output does
-    not depend on the operating point.
+    No caching here: a run classifies each input once per task model (the pipeline hands codecs
+    a task model that remembers its answers), and a codec-level cache of a few blocks was
+    thrashed by small block sizes anyway.
     """
-    key = _digest(inputs)
-    try:
-        cache = _prediction_cache.setdefault(task_model, {})
-    except TypeError:  # a task model that cannot be weakly referenced or hashed: no caching
-        cache, key = {}, None
-    if key is not None and key in cache:
-        return cache[key]
     parts = [np.asarray(task_model.predict(list(inputs[i:i + _PREDICT_BATCH])), dtype=np.int64).reshape(-1)
              for i in range(0, len(inputs), _PREDICT_BATCH)]
     labels = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
@@ -87,10 +61,6 @@ def predict_labels(task_model: TaskModel, inputs: Sequence[Any], num_classes: in
         raise UsageError(f"task model {task_model.name!r}: {len(labels)} labels for {len(inputs)} inputs")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise UsageError(f"task model {task_model.name!r} predicted a label outside 0..{num_classes - 1}")
-    if key is not None:
-        if len(cache) >= _CACHE_BLOCKS:
-            cache.pop(next(iter(cache)))
-        cache[key] = labels
     return labels
 
 

@@ -21,11 +21,12 @@ def field_bits(values: Sequence[int] | np.ndarray, width: int) -> np.ndarray:
     if len(values) == 0:
         return np.zeros((0, width), dtype=np.uint8)
     nbytes = max(1, (width + 7) // 8)
-    if width <= 63 and isinstance(values, np.ndarray):
-        shifts = np.arange(width - 1, -1, -1, dtype=np.uint64)
-        return ((values.astype(np.uint64)[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+    if width <= 63 and isinstance(values, np.ndarray):  # each value's 8 big-endian bytes, unpacked
+        big_endian = values.astype(">u8").view(np.uint8).reshape(len(values), 8)
+        raw_bytes = np.ascontiguousarray(big_endian[:, 8 - nbytes:])
+        return np.unpackbits(raw_bytes.reshape(-1)).reshape(len(values), nbytes * 8)[:, nbytes * 8 - width:]
     raw = b"".join(int(v).to_bytes(nbytes, "big") for v in values)
-    matrix = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(values), nbytes), axis=1)
+    matrix = np.unpackbits(np.frombuffer(raw, dtype=np.uint8)).reshape(len(values), nbytes * 8)
     return matrix[:, nbytes * 8 - width:]
 
 
@@ -59,13 +60,16 @@ def unpack_fields(data: bytes, count: int, width: int, *,
     if bits[count * width:].any():
         raise BitstreamError("corrupted bitstream (non-zero padding bits)")
     matrix = bits[: count * width].reshape(count, width)
-    if width <= 63 and not as_python_ints:
-        weights = np.left_shift(np.uint64(1), np.arange(width - 1, -1, -1, dtype=np.uint64))
-        return (matrix.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64).astype(np.int64)
     nbytes = (width + 7) // 8
-    padded = np.zeros((count, nbytes * 8), dtype=np.uint8)
+    padded = np.zeros((count, nbytes * 8), dtype=np.uint8)  # each field right-aligned in whole bytes
     padded[:, nbytes * 8 - width:] = matrix
-    rows = np.packbits(padded, axis=1)
+    rows = np.packbits(padded.reshape(-1)).reshape(count, nbytes)  # flat: packbits along an axis is slow
+    if width <= 63 and not as_python_ints:  # the bytes of each field, read as one big-endian integer
+        if nbytes == 1:
+            return rows[:, 0].astype(np.int64)
+        words = np.zeros((count, 8), dtype=np.uint8)
+        words[:, 8 - nbytes:] = rows
+        return words.view(">u8").reshape(-1).astype(np.int64)
     return [int.from_bytes(row.tobytes(), "big") for row in rows]
 
 
@@ -117,8 +121,9 @@ def bit_prefixes(data: bytes, width: int) -> np.ndarray:
     raw = np.frombuffer(data + bytes(4), dtype=np.uint8).astype(np.uint32)
     n = len(data)
     words = (raw[:n] << 24) | (raw[1:n + 1] << 16) | (raw[2:n + 2] << 8) | raw[3:n + 3]
-    shifted = np.repeat(words, 8) << np.tile(np.arange(8, dtype=np.uint32), n)
-    return shifted >> np.uint32(32 - width)
+    shifted = words[:, None] << np.arange(8, dtype=np.uint32)[None, :]
+    shifted >>= np.uint32(32 - width)
+    return shifted.reshape(-1)
 
 
 def unpack_bits(data: bytes) -> np.ndarray:

@@ -35,9 +35,12 @@ def _check(num_classes: int, n: int) -> None:
 
 def _to_numbers(symbols: np.ndarray, num_classes: int, n: int) -> np.ndarray | list[int]:
     """Each row of an (M, n) symbol matrix as one integer, first symbol most significant."""
-    if num_classes**n < 2**63:
-        powers = np.array([num_classes ** (n - 1 - j) for j in range(n)], dtype=np.int64)
-        return symbols @ powers
+    if num_classes**n < 2**63:  # Horner's rule, a column at a time (numpy has no fast integer matmul)
+        numbers = symbols[:, 0].copy()
+        for j in range(1, n):
+            numbers *= num_classes
+            numbers += symbols[:, j]
+        return numbers
     numbers = []
     for row in symbols.tolist():
         v = 0
@@ -52,8 +55,12 @@ def _to_symbols(numbers: np.ndarray | list[int], num_classes: int, n: int) -> np
     if isinstance(numbers, np.ndarray):
         if numbers.size and (numbers.min() < 0 or numbers.max() >= limit):
             raise BitstreamError(f"corrupted bitstream (tuple value beyond {num_classes}^{n})")
-        powers = np.array([num_classes ** (n - 1 - j) for j in range(n)], dtype=np.int64)
-        return (numbers[:, None] // powers) % num_classes
+        digits, rest = [], numbers
+        for _ in range(n):  # least significant (the tuple's last symbol) first
+            quotient = rest // num_classes
+            digits.append(rest - quotient * num_classes)
+            rest = quotient
+        return np.stack(digits[::-1], axis=1)
     rows = []
     for v in numbers:
         if v >= limit:
