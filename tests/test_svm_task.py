@@ -115,7 +115,7 @@ def test_cache_is_invalidated_by_params(small_train, tmp_path: Path, svc_fits: F
     assert svc_fits.calls == 2
     prepared(SVMTask(**changed), small_train, tmp_path)
     assert svc_fits.calls == 2
-    assert len(list((tmp_path / "tasks").glob("svm-*.pkl"))) == 2
+    assert len(list((tmp_path / "tasks").glob("svm-*.skops"))) == 2
 
 
 def test_cache_is_invalidated_by_training_data(embedded, small_train, tmp_path: Path,
@@ -141,7 +141,7 @@ def test_cache_key_covers_sklearn_and_model_version(small_train, tmp_path: Path,
 def test_damaged_cache_is_retrained_with_a_warning(small_train, embedded, tmp_path: Path,
                                                    svc_fits: FitCounter) -> None:
     reference = prepared(SVMTask(), small_train, tmp_path)
-    [path] = (tmp_path / "tasks").glob("svm-*.pkl")
+    [path] = (tmp_path / "tasks").glob("svm-*.skops")
     path.write_bytes(path.read_bytes()[: 200])
     with pytest.warns(CacheWarning, match=rf"{path.name} is damaged"):
         model = prepared(SVMTask(), small_train, tmp_path)
@@ -156,7 +156,7 @@ def test_damaged_cache_is_retrained_with_a_warning(small_train, embedded, tmp_pa
 
 def test_cache_for_another_key_is_never_loaded(small_train, tmp_path: Path, svc_fits: FitCounter) -> None:
     prepared(SVMTask(C=1.0), small_train, tmp_path)
-    [path] = (tmp_path / "tasks").glob("svm-*.pkl")
+    [path] = (tmp_path / "tasks").glob("svm-*.skops")
     ctx = TaskContext(train=small_train, cache_dir=tmp_path)
     wanted = cache_key(SVMTask(C=2.0).cache_parts(ctx))
     path.rename(cache_path(tmp_path, "svm", wanted))  # a file under the right name but for C=1

@@ -8,13 +8,15 @@ classic normalisation costs ~0.1 ms per digit; on the embedded mnist-5k digits i
 SVM from 95.4 % to 97.0 % test accuracy (4-fold cross-validation on the training split: 95.6 % →
 97.2 %), and the SVM fits about twice as fast since it needs fewer support vectors.
 
-Models train in ``prepare`` on the suite's training split and are cached on disk (see
-:mod:`vcmbench.tasks.cache`) under a key of (training fingerprint, parameters, model version,
-scikit-learn version); a damaged cache file is retrained with a warning.
+Models train in ``prepare`` on the suite's training split and are cached on disk in a format that
+cannot run code (see :mod:`vcmbench.tasks.cache`) under a key of (training fingerprint, parameters,
+model version, scikit-learn version); a damaged or unsafe cache file is retrained with a warning.
+``fingerprint()`` hashes the fitted model's content, so records name the exact model they used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from abc import abstractmethod
 from collections.abc import Sequence
@@ -24,7 +26,7 @@ import numpy as np
 
 from vcmbench.api.task import TaskContext, TaskModel, register_task_model
 from vcmbench.errors import DataError, UsageError
-from vcmbench.tasks.cache import cache_key, cache_path, load_cached, save_cached
+from vcmbench.tasks.cache import CacheWarning, cache_key, cache_path, load_cached, save_cached
 
 PREDICT_BATCH = 1000  # bounds the kernel matrix (batch × support vectors) an SVM builds per call
 
@@ -74,6 +76,46 @@ def pixel_features(images: np.ndarray, use_deskew: bool) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
+def _is_shape(value: Any) -> bool:
+    return (isinstance(value, list | tuple) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+
+
+def _feed(digest: Any, value: Any) -> None:
+    """Hash a fitted attribute by content: arrays by dtype, shape and bytes; containers in order."""
+    if isinstance(value, np.ndarray | np.generic):
+        a = np.ascontiguousarray(value)
+        if a.dtype == object:
+            digest.update(b"O")
+            for item in a.ravel():
+                _feed(digest, item)
+        else:
+            digest.update(f"A{a.dtype.str}{a.shape}".encode())
+            digest.update(a.tobytes())
+    elif isinstance(value, dict):
+        digest.update(f"D{len(value)}".encode())
+        for k in sorted(value, key=str):
+            _feed(digest, str(k))
+            _feed(digest, value[k])
+    elif isinstance(value, list | tuple):
+        digest.update(f"L{len(value)}".encode())
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(f"S{type(value).__name__}:{value!r}".encode())
+
+
+def model_fingerprint(name: str, params: dict[str, Any], input_shape: tuple[int, int], estimator: Any) -> str:
+    """sha256 over the model's name, parameters, input size and every fitted attribute of the estimator.
+
+    The same on a fresh fit and on a reload from the cache (skops restores the arrays bit for bit),
+    and unlike a hash of the cache file it does not depend on zip timestamps.
+    """
+    digest = hashlib.sha256()
+    _feed(digest, [name, params, list(input_shape), type(estimator).__qualname__, vars(estimator)])
+    return digest.hexdigest()
+
+
 class PixelClassifier(TaskModel):
     """A scikit-learn classifier on (deskewed) pixels, trained in ``prepare`` and cached on disk."""
 
@@ -89,6 +131,7 @@ class PixelClassifier(TaskModel):
         self.estimator: Any = None
         self.input_shape: tuple[int, int] | None = None
         self.train_fingerprint: str | None = None
+        self._fingerprint: str | None = None
 
     @abstractmethod
     def make_estimator(self) -> Any:
@@ -111,13 +154,25 @@ class PixelClassifier(TaskModel):
         parts = self.cache_parts(ctx)
         key = cache_key(parts)
         path = cache_path(ctx.cache_dir, self.name, key)
-        cached = load_cached(path, key)
+        kind = type(self.make_estimator())
+        cached = load_cached(path, key, [kind])
+        if cached is not None and not (isinstance(cached.get("estimator"), kind)
+                                       and _is_shape(cached.get("input_shape"))):
+            warnings.warn(f"cached task model {path} holds no fitted {kind.__name__}; training again",
+                          CacheWarning, stacklevel=2)
+            cached = None
         if cached is not None:
             self.estimator, self.input_shape = cached["estimator"], tuple(cached["input_shape"])
         else:
             self.estimator, self.input_shape = self._fit(ctx)
-            save_cached(path, key, {"estimator": self.estimator, "input_shape": self.input_shape}, parts)
+            model = {"estimator": self.estimator, "input_shape": list(self.input_shape)}
+            save_cached(path, key, model, parts)
         self.train_fingerprint = parts["train"]
+        self._fingerprint = model_fingerprint(self.name, self.params, self.input_shape, self.estimator)
+
+    def fingerprint(self) -> str | None:
+        """sha256 of the fitted model's content (see :func:`model_fingerprint`); None before ``prepare``."""
+        return self._fingerprint
 
     def _fit(self, ctx: TaskContext) -> tuple[Any, tuple[int, int]]:
         train = ctx.train
