@@ -17,9 +17,13 @@ an entropy code is nearly free for a class it is almost sure of), so a count bey
 is refused outright: 2^24 labels are far more than any test split holds, and the largest
 block a damaged header can make a decoder build stays near 128 MB.
 
-Side information the decoder could not know (a code or table built from the training-split
-prior) is sent inside the stream and counted. The number of classes K is part of the task,
-known to both ends, and is not sent.
+Side information follows the benchmark's one rule: what is learned from the training split is
+shared by encoder and decoder for free, like a learned codec's weights; what is derived from
+the test data is sent and counted. ``prior="train"`` codes are therefore built at both ends
+from the training split's class counts (``CodecContext.train_prior_counts``) and send no table;
+everything about the test block (its count, its labels, what an adaptive model learns from
+them) is in the stream, and a decoder prepared from the training context alone, never having
+seen the encoder, decodes it. The number of classes K is part of the task and is not sent.
 """
 
 from __future__ import annotations
@@ -226,17 +230,17 @@ class LabelHuffmanCodec(LabelCodec):
 
     ``prior="uniform"``: the code follows from K alone (for K = 10: 3.4 bits per label).
     ``prior="train"``: built from the training split's class counts (+1, so every class stays
-    codable); its code lengths are sent in the header (a width byte, then K lengths) and counted.
+    codable) at both ends; learned from the training split, the code is shared, not sent.
     """
 
     description = "classify, then an optimal Huffman code over the labels (paper Method 1a); lossless"
+    version: ClassVar[str] = "2"  # 2: the training prior's code is shared, no longer sent
 
     def __init__(self, prior: str = "uniform", block_size: int | None = None):
         _check_prior(prior, PRIORS_FIXED)
         super().__init__(block_size=block_size, prior=prior)
         self.prior = prior
         self._code: CanonicalCode | None = None
-        self._side_info = b""
         self._probabilities: np.ndarray | None = None
 
     @classmethod
@@ -244,33 +248,9 @@ class LabelHuffmanCodec(LabelCodec):
         return [{"prior": "uniform"}, {"prior": "train"}, {"prior": "uniform", "block_size": 1}]
 
     def prepare_code(self, ctx: CodecContext) -> None:
-        if self.prior == "uniform":
-            weights = np.ones(ctx.num_classes)
-            self._code = CanonicalCode.from_weights(weights.tolist())
-            self._side_info = b""
-        else:
-            weights = self.train_counts(ctx) + 1
-            self._code = CanonicalCode.from_weights(weights.tolist())
-            self._side_info = self._lengths_header(self._code.lengths)
+        weights = np.ones(ctx.num_classes) if self.prior == "uniform" else self.train_counts(ctx) + 1.0
+        self._code = CanonicalCode.from_weights(weights.tolist())
         self._probabilities = weights / weights.sum()
-
-    @staticmethod
-    def _lengths_header(lengths: Sequence[int]) -> bytes:
-        width = max(lengths).bit_length()
-        return bytes([width]) + pack_fields(np.asarray(lengths, dtype=np.int64), width)
-
-    def _read_code(self, data: bytes) -> tuple[CanonicalCode, int]:
-        if self.prior == "uniform":
-            assert self._code is not None
-            return self._code, 0
-        if not data:
-            raise BitstreamError("truncated bitstream (missing code-length table)")
-        width = data[0]
-        size = packed_size(self.num_classes, width)
-        if not 1 <= width <= 6 or len(data) < 1 + size:
-            raise BitstreamError("corrupted or truncated code-length table")
-        lengths = unpack_fields(data[1:1 + size], self.num_classes, width)
-        return CanonicalCode(tuple(int(v) for v in lengths)), 1 + size
 
     @property
     def code(self) -> CanonicalCode:
@@ -279,13 +259,10 @@ class LabelHuffmanCodec(LabelCodec):
         return self._code
 
     def encode_payload(self, labels: np.ndarray) -> bytes:
-        return self._side_info + self.code.encode(labels)
+        return self.code.encode(labels)
 
     def decode_payload(self, data: bytes, count: int) -> np.ndarray:
-        code, pos = self._read_code(data)
-        if count > 8 * (len(data) - pos):  # every codeword has at least one bit
-            raise _does_not_fit(count, len(data) - pos)
-        return code.decode(data[pos:], count)
+        return self.code.decode(data, count)  # refuses more codewords than the payload has bits
 
     def ideal_bits(self, labels: np.ndarray) -> float:
         assert self._probabilities is not None
@@ -296,26 +273,12 @@ class LabelHuffmanCodec(LabelCodec):
 
 
 def quantize_prior(counts: np.ndarray, scale: int = PRIOR_SCALE) -> np.ndarray:
-    """Integer weights ≥ 1 proportional to the counts: a table cheap to send, never zero."""
+    """Integer weights ≥ 1 proportional to the counts: the same model on every machine, never zero."""
     counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()
     if total <= 0:
         return np.ones(len(counts), dtype=np.int64)
     return np.maximum(1, np.rint(counts / total * scale)).astype(np.int64)
-
-
-def _read_weights(data: bytes, num_classes: int) -> tuple[np.ndarray, int]:
-    weights, pos = [], 0
-    for _ in range(num_classes):
-        w, pos = read_varint(data, pos)
-        if w < 1:
-            raise BitstreamError("corrupted bitstream (zero weight in the prior table)")
-        weights.append(w)
-    return np.asarray(weights, dtype=np.int64), pos
-
-
-def _write_weights(weights: np.ndarray) -> bytes:
-    return b"".join(write_varint(int(w)) for w in weights)
 
 
 def _sized(payload: bytes) -> bytes:
@@ -335,30 +298,22 @@ def _unsized(data: bytes, pos: int) -> bytes:
     return data[pos:]
 
 
-def _does_not_fit(count: int, payload_bytes: int) -> BitstreamError:
-    return BitstreamError(f"corrupted bitstream ({count} labels cannot fit in {payload_bytes} bytes)")
-
-
-def _iid_count_fits(count: int, probabilities: np.ndarray, payload_bytes: int) -> bool:
-    """Even the likeliest symbol costs -log2 p_max bits; a header claiming more symbols is corrupt."""
-    min_bits = -math.log2(float(probabilities.max() / probabilities.sum()))
-    return count * min_bits * 0.99 <= 8 * payload_bytes + 64
-
-
 @register_codec("label-ans")
 class LabelAnsCodec(LabelCodec):
     """The label stream entropy-coded with ANS (constriction) over a categorical model.
 
-    ``prior="uniform"``: log2 K bits per label, no side information.
-    ``prior="train"``: the training-split prior, quantised to integer weights (sum ≈ 4096) and
-    sent as K varints in the header (counted).
-    ``prior="adaptive"``: Krichevsky–Trofimov counts updated label by label at both ends, so it
-    learns the block's own distribution and needs no side information (refreshed at
-    geometrically spaced chunk boundaries, so decoding is a few vectorised calls).
+    ``prior="uniform"``: log2 K bits per label.
+    ``prior="train"``: the training-split prior, quantised to integer weights (sum ≈ 4096) at
+    both ends; shared, not sent.
+    ``prior="adaptive"``: Krichevsky–Trofimov counts updated as the block goes, at both ends, so
+    it learns the block's own distribution from the labels themselves and needs no side
+    information (refreshed at geometrically spaced chunk boundaries, so decoding is a few
+    vectorised calls).
     """
 
     description = "classify, then ANS-coded labels (uniform / train / adaptive prior); lossless"
-    version: ClassVar[str] = "2"  # 2: the adaptive model updates chunk-wise (see vcmbench.entropy.ans)
+    # 2: the adaptive model updates chunk-wise (vcmbench.entropy.ans); 3: the train prior is not sent
+    version: ClassVar[str] = "3"
 
     def __init__(self, prior: str = "adaptive", block_size: int | None = None):
         _check_prior(prior, ("uniform", "train", "adaptive"))
@@ -377,34 +332,27 @@ class LabelAnsCodec(LabelCodec):
         else:
             self._weights = np.ones(ctx.num_classes, dtype=np.int64)
 
-    def _probabilities(self, weights: np.ndarray) -> np.ndarray:
-        return weights / weights.sum()
-
-    def encode_payload(self, labels: np.ndarray) -> bytes:
-        assert self._weights is not None
-        if self.prior == "adaptive":
-            return _sized(ans.encode_adaptive(labels, self.num_classes))
-        side = _write_weights(self._weights) if self.prior == "train" else b""
-        return side + _sized(ans.encode_iid(labels, self._probabilities(self._weights)))
-
-    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+    @property
+    def probabilities(self) -> np.ndarray:
         if self._weights is None:
             raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
+        return self._weights / self._weights.sum()
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
         if self.prior == "adaptive":
-            if ans.adaptive_shortest_length(count, self.num_classes) > 8 * len(data) + 64:
-                raise _does_not_fit(count, len(data))
+            return _sized(ans.encode_adaptive(labels, self.num_classes))
+        return _sized(ans.encode_iid(labels, self.probabilities))
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        # The ANS decoders refuse a count their payload cannot hold before decoding anything.
+        if self.prior == "adaptive":
             return ans.decode_adaptive(_unsized(data, 0), self.num_classes, count)
-        weights, pos = _read_weights(data, self.num_classes) if self.prior == "train" else (self._weights, 0)
-        probabilities = self._probabilities(weights)
-        if not _iid_count_fits(count, probabilities, len(data) - pos):
-            raise _does_not_fit(count, len(data) - pos)
-        return ans.decode_iid(_unsized(data, pos), probabilities, count)
+        return ans.decode_iid(_unsized(data, 0), self.probabilities, count)
 
     def ideal_bits(self, labels: np.ndarray) -> float:
-        assert self._weights is not None
         if self.prior == "adaptive":
             return ans.adaptive_code_length(labels, self.num_classes)
-        return float(-np.log2(self._probabilities(self._weights)[labels]).sum())
+        return float(-np.log2(self.probabilities[labels]).sum())
 
 
 # --- a lossy family -----------------------------------------------------------------------------------
@@ -427,6 +375,7 @@ class LabelLossyCodec(LabelCodec):
     """
 
     description = "classify, then send a fraction f of the labels, guess the mode for the rest; lossy"
+    version: ClassVar[str] = "2"  # 2: the training prior is shared, no longer sent
 
     def __init__(self, fraction: float = 0.5, prior: str = "uniform", block_size: int | None = None):
         if not isinstance(fraction, int | float) or not 0.0 <= float(fraction) <= 1.0:
@@ -451,22 +400,20 @@ class LabelLossyCodec(LabelCodec):
         """How many labels of a block of ``count`` are sent (both ends compute it)."""
         return math.floor(self.fraction * count + 0.5)
 
-    def encode_payload(self, labels: np.ndarray) -> bytes:
-        assert self._weights is not None
-        side = _write_weights(self._weights) if self.prior == "train" else b""
-        sent = labels[: self.sent(len(labels))]
-        return side + _sized(ans.encode_iid(sent, self._weights / self._weights.sum()))
-
-    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+    @property
+    def probabilities(self) -> np.ndarray:
         if self._weights is None:
             raise UsageError(f"codec {self.name!r}: call prepare(ctx) before encoding or decoding")
-        weights, pos = _read_weights(data, self.num_classes) if self.prior == "train" else (self._weights, 0)
-        probabilities = weights / weights.sum()
+        return self._weights / self._weights.sum()
+
+    def encode_payload(self, labels: np.ndarray) -> bytes:
+        return _sized(ans.encode_iid(labels[: self.sent(len(labels))], self.probabilities))
+
+    def decode_payload(self, data: bytes, count: int) -> np.ndarray:
+        probabilities = self.probabilities
         sent = self.sent(count)
-        if not _iid_count_fits(sent, probabilities, len(data) - pos):
-            raise _does_not_fit(sent, len(data) - pos)
-        out = np.full(count, int(np.argmax(weights)), dtype=np.int64)
-        out[:sent] = ans.decode_iid(_unsized(data, pos), probabilities, sent)
+        out = np.full(count, int(np.argmax(probabilities)), dtype=np.int64)
+        out[:sent] = ans.decode_iid(_unsized(data, 0), probabilities, sent)  # refuses what cannot fit
         return out
 
     def ideal_bits(self, labels: np.ndarray) -> float:
