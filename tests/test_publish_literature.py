@@ -37,6 +37,25 @@ def test_ulhaq_points_come_from_the_repository_results_file(shipped):
     assert points[21.0] == 0.765 and points[46.5] == 0.840
 
 
+def test_accuracy_entries_carry_their_test_sets_label_counts(shipped):
+    ulhaq = shipped["ulhaq2023-pointnet-modelnet40"]
+    assert sum(ulhaq.test_prior.counts) == 2468 and len(ulhaq.test_prior.counts) == 40
+    assert "ModelNet40" in ulhaq.test_prior.source and "ModelNet40 test split" in ulhaq.prior_label
+    assert ulhaq.free_point == (100 / 2468, 0.0)
+    vic = shipped["dubois2021-vic-mnist"]
+    assert sum(vic.test_prior.counts) == 10_000 and vic.free_point == (1135 / 10_000, 0.0)  # digit 1
+
+
+def test_a_prior_can_be_given_inline_with_its_source(tmp_path):
+    raw = _valid()
+    raw["test_prior"] = {"counts": [1] * 10, "source": "table 2 of the paper"}
+    path = tmp_path / "inline.json"
+    path.write_text(json.dumps(raw))
+    entry = read_literature(path)
+    assert entry.test_prior.counts == (1,) * 10 and entry.test_prior.source == "table 2 of the paper"
+    assert entry.train_prior is None and entry.free_point is None
+
+
 def test_yolo_on_coco_is_map_not_accuracy(shipped):
     entry = shipped["harell2025-yolov3-coco"]
     assert entry.metric == "mAP" and not entry.is_accuracy
@@ -81,6 +100,12 @@ def _valid() -> dict:
         (lambda d: d["citation"].update(year="2020"), "citation.year"),
         (lambda d: d.pop("source"), "source"),
         (lambda d: d.update(source={"kind": "repository", "repository": "r", "path": "p"}), "source.commit"),
+        (lambda d: d.update(test_prior="modelnet40-test"), "test_prior: 40 classes but num_classes is 10"),
+        (lambda d: d.update(test_prior="mnist-tset"), "test_prior: no known prior 'mnist-tset'"),
+        (lambda d: d.update(test_prior={"counts": [1] * 10}), "test_prior.source"),
+        (lambda d: d.update(test_prior={"counts": [0] * 10, "source": "s"}), "test_prior.counts"),
+        (lambda d: d.update(train_prior="mnist-train"), "train_prior: given without test_prior"),
+        (lambda d: d.update(metric="mAP", test_prior="mnist-test"), "test_prior: only an accuracy"),
     ],
 )
 def test_a_bad_literature_file_is_refused_naming_the_field(tmp_path, mutate, field):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from test_publish_board import eq4
 from test_publish_records import make_record
@@ -106,7 +107,28 @@ def test_markdown_tables_keep_their_columns_and_show_names_as_text(site):
         lines = block.strip().splitlines()
         assert len({_unescaped_pipes(line) for line in lines}) == 1, lines[0]
     assert "reported, not reproduced" in text and "mAP" in text and "not classification accuracy" in text
-    assert text.count("Ranking.") == 1 and text.count("BD-rate.") == 1
+    assert text.count("**Ranking.**") == 1 and text.count("**BD-bits and BD-rate.**") == 1
+    for title in ("Achievable curves", "Uncertainty", "Priors", "Integrity"):
+        assert f"**{title}.**" in text
+
+
+def test_each_board_says_which_prior_and_free_point_it_uses(site):
+    text = (site / "README.md").read_text(encoding="utf-8")
+    assert "No free point: the records carry no training-split counts" in text
+    assert "bound of its own test set, label prior of the MNIST test split (10,000 samples" in text
+    assert "bound: label prior of the ModelNet40 test split (2,468 samples, K=40)" in text
+    assert "Overall rank: mean gap over the levels every ranked codec reaches" in text
+
+
+def test_csv_and_tables_carry_the_confidence_interval(site):
+    frame = pd.read_csv(site / "mnist.csv")
+    row = frame[frame.codec == "label-lossy"].sort_values("score").iloc[1]  # 97 of 100 correct
+    exact = binomtest(97, 100).proportion_ci(confidence_level=0.95, method="exact")
+    assert (row.score_ci_low, row.score_ci_high) == pytest.approx((exact.low, exact.high), abs=1e-9)
+    assert row.bound_bits_at_ci_low == pytest.approx(eq4(10, 1 - exact.low), abs=1e-6)
+    assert row.bound_bits_at_ci_high == pytest.approx(eq4(10, 1 - exact.high), abs=1e-6)
+    text = (site / "README.md").read_text(encoding="utf-8")
+    assert "accuracy 95% CI" in text and f"\\[{exact.low:.4f}, {exact.high:.4f}\\]" in text
 
 
 def test_markdown_escaping_rules():
@@ -156,7 +178,7 @@ def test_page_is_offline_escaped_and_explains_the_ranking(site):
     assert sorted(imgs) == ["plots/mnist.png", "plots/modelnet40.png"]
     assert "Content-Security-Policy" in html and "script-src 'self'" in html
     assert "reported, not reproduced" in html and "not classification accuracy" in html
-    assert "bjontegaard" in html and "matched accuracy" in html
+    assert "piecewise-linear" in html and "matched accuracy" in html and "free point" in html
     assert "Failed operating points" in html and "broken" in html
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_with_samples
 from vcmbench.api.record import (
     CodecRef,
     DatasetRef,
@@ -39,6 +40,8 @@ def make_record(
     status: str = "ok",
     pixels: int | None = 784,
     reference_accuracy: float = 0.95,
+    train_counts: tuple[int, ...] | None = None,
+    fingerprint: str = "fp",
     **params,
 ) -> ResultRecord:
     """A consistent record: bits_per_sample and accuracy agree with bits_total and correct."""
@@ -60,11 +63,12 @@ def make_record(
         dataset=DatasetRef(
             id=dataset_id,
             split="test",
-            fingerprint="fp",
+            fingerprint=fingerprint,
             num_classes=len(counts),
             samples=samples,
             prior_counts=list(counts),
             pixels_per_sample=pixels,
+            train_prior_counts=None if train_counts is None else list(train_counts),
         ),
         task_model=TaskRef(id="oracle", version="1", params={}, reference_accuracy=reference_accuracy),
         codec=CodecRef(name=codec, version="1", params=params, granularity=granularity, decodes_to="label"),
@@ -91,13 +95,74 @@ def write_raw(path: Path, raw: dict) -> Path:
     return path
 
 
-def test_loads_records_from_folders_and_skips_other_json(tmp_path):
+def test_loads_records_from_folders_and_skips_only_the_pipelines_own_json(tmp_path):
     write_record(tmp_path / "runs" / "a" / "p1.json", make_record("a", q=1))
     write_record(tmp_path / "runs" / "b.json", make_record("b"))
     write_raw(tmp_path / "runs" / "reference.json", {"key": {}, "accuracy": 1.0})  # a cache, not a record
-    (tmp_path / "runs" / "notes.json").write_text("not json at all")
+    (tmp_path / "runs" / "cache" / "tasks").mkdir(parents=True)
+    (tmp_path / "runs" / "cache" / "tasks" / "svm.json").write_text("{not json")
+    (tmp_path / "runs" / ".a.json.x1.tmp.json").write_text("")  # hidden: an interrupted write
     loaded = load_records([tmp_path / "runs"])
     assert sorted(item.record.codec.name for item in loaded) == ["a", "b"]
+
+
+@pytest.mark.parametrize("text", ["not json", '{"suite": "toy", "codec": {', '{"key": {}, "accuracy": 1}'])
+def test_a_damaged_or_foreign_json_file_in_a_folder_stops_publishing(tmp_path, text):
+    write_record(tmp_path / "runs" / "a.json", make_record("a"))
+    (tmp_path / "runs" / "b").mkdir()
+    (tmp_path / "runs" / "b" / "p1.json").write_text(text)
+    with pytest.raises(PublishError, match=r"b/p1\.json: "):
+        load_records([tmp_path / "runs"])
+
+
+def test_a_record_that_disagrees_with_its_sample_file_is_refused(tmp_path):
+    made = make_record("a", 800, 90, granularity="sample", blocks=100)
+    record = write_with_samples(tmp_path / "a.json", made)
+    assert load_records([tmp_path])[0].record == record
+    csv_path = tmp_path / "a.samples.csv"
+    lines = csv_path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace(",8,", ",16,", 1)  # one sample claims a byte more
+    csv_path.write_text("".join(lines))
+    with pytest.raises(PublishError, match=r"a\.json: samples_sha256 does not match a\.samples\.csv"):
+        load_records([tmp_path])
+    write_with_samples(tmp_path / "a.json", record, sha=False)
+    csv_path.write_text("".join(lines))  # without a stored hash, the rows are still checked
+    with pytest.raises(PublishError, match=r"a\.json: metrics\.bits_total 800 but the bits in a\.samples"):
+        load_records([tmp_path])
+
+
+def test_a_sample_file_outside_the_record_folder_is_refused(tmp_path):
+    raw = make_record("a").to_dict()
+    raw["samples_file"] = "../elsewhere.csv"
+    write_raw(tmp_path / "a.json", raw)
+    with pytest.raises(PublishError, match="must be a file name beside the record"):
+        load_records([tmp_path])
+
+
+def test_a_consistently_edited_record_below_the_bound_is_refused(tmp_path, capsys):
+    # Totals, accuracy and the sample file all agree, and the point beats the bound: no code can.
+    write_record(tmp_path / "runs" / "honest.json", make_record("honest", 800, 90))
+    path = tmp_path / "runs" / "forged.json"
+    write_with_samples(path, make_record("forged", 120, 90))  # 1.2 bits at 0.9; the bound is 1.37
+    code = main(["publish", str(tmp_path / "runs"), "--out", str(tmp_path / "site"), "--no-literature"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and str(path) in err and "IMPOSSIBLE" in err
+    assert not (tmp_path / "site").exists()
+
+
+def test_records_of_one_suite_must_share_the_training_split(tmp_path):
+    write_record(tmp_path / "a.json", make_record("a", train_counts=(5, 5, 5, 5)))
+    write_record(tmp_path / "b.json", make_record("b", train_counts=(9, 5, 5, 5)))
+    with pytest.raises(PublishError, match=r"b\.json: dataset\.train_prior_counts"):
+        load_records([tmp_path])
+
+
+def test_a_limited_run_beside_a_full_run_is_refused(tmp_path):
+    write_record(tmp_path / "full" / "a.json", make_record("a"))
+    write_record(tmp_path / "first10" / "a.json", make_record("a", 16, 9, samples=10, counts=(3, 3, 2, 2),
+                                                              fingerprint="other"))
+    with pytest.raises(PublishError, match="two different test sets under the id 'toy-ds'"):
+        load_records([tmp_path])
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         literature = args.literature
     else:
         literature = default_literature_dir()
-    from vcmbench.publish.build import publish  # matplotlib, pandas, bjontegaard: only when publishing
+    from vcmbench.publish.build import publish  # matplotlib, pandas, scipy: only when publishing
 
     result = publish(args.results, args.out, literature_dir=literature, levels=levels)
     records = sum(len(b.records) for b in result.boards)

@@ -3,6 +3,12 @@
 They live as data files (``leaderboard/literature/*.json|yaml``) with a citation and the exact
 place the numbers were read from. Their bounds and gaps are computed here like any record's;
 only the reported rate and score are taken from the file, and they are labelled as reported.
+
+A reported accuracy was measured on the authors' test set, so its bound is read with that test
+set's label counts (``test_prior``): a known prior's name (:mod:`vcmbench.theory.known_priors`,
+e.g. ``modelnet40-test``) or ``{counts: [...], source: "..."}``. Without it the uniform K-class
+bound is used, and the tables say so. ``train_prior`` (same forms) gives the reported curve its
+free point: 0 bits at the test share of the training split's most frequent class.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from typing import Any
 import yaml
 
 import vcmbench
+from vcmbench.errors import UnknownNameError
 from vcmbench.publish.records import SAFE_NAME, PublishError
+from vcmbench.report.hull import Point, free_point
+from vcmbench.theory.known_priors import known_prior_info
 
 LITERATURE_KIND = "vcmbench.literature"
 METRICS = ("accuracy", "mAP")
@@ -34,6 +43,15 @@ class Citation:
 
     def text(self) -> str:
         return f'{self.authors}, "{self.title}", {self.venue}, {self.year}'
+
+
+@dataclass(frozen=True)
+class LiteraturePrior:
+    """Label counts of the split a literature result used, and where they come from."""
+
+    counts: tuple[int, ...]
+    label: str  # e.g. "ModelNet40 test split (2,468 samples, K=40)"
+    source: str
 
 
 @dataclass(frozen=True)
@@ -59,10 +77,25 @@ class LiteratureEntry:
     points_per_sample: int | None = None
     accuracy_levels: tuple[float, ...] = ()
     note: str = ""
+    test_prior: LiteraturePrior | None = None  # None: the uniform K-class bound applies
+    train_prior: LiteraturePrior | None = None  # None: no free point for the reported curve
 
     @property
     def is_accuracy(self) -> bool:
         return self.metric == "accuracy"
+
+    @property
+    def prior_label(self) -> str:
+        """Which label prior the entry's bound uses, for the tables."""
+        if self.test_prior is not None:
+            return f"label prior of the {self.test_prior.label}"
+        return f"uniform prior, K={self.num_classes} (paper eq. 4; the file gives no test-set counts)"
+
+    @property
+    def free_point(self) -> Point | None:
+        if self.test_prior is None or self.train_prior is None:
+            return None
+        return free_point(self.test_prior.counts, self.train_prior.counts)
 
     @property
     def label(self) -> str:
@@ -177,6 +210,10 @@ def parse_literature(raw: Any, path: Path) -> LiteratureEntry:
     if source.get("kind") == "repository":
         for key in ("repository", "path", "commit"):
             _text(source, key, "source.")
+    test_prior = _prior(raw, "test_prior", num_classes)
+    train_prior = _prior(raw, "train_prior", num_classes)
+    if train_prior is not None and test_prior is None:
+        raise _Bad("train_prior: given without test_prior (the free point's accuracy needs the test counts)")
     return LiteratureEntry(
         id=raw["id"],
         suite=raw["suite"],
@@ -199,7 +236,39 @@ def parse_literature(raw: Any, path: Path) -> LiteratureEntry:
             _number({"level": v}, "level", f"accuracy_levels[{i}].", 0.0, 1.0) for i, v in enumerate(levels)
         ),
         note=_text(raw, "note", required=False) or "",
+        test_prior=test_prior,
+        train_prior=train_prior,
     )
+
+
+def _prior(raw: dict[str, Any], key: str, num_classes: int | None) -> LiteraturePrior | None:
+    """A known prior's name, or {counts, source}; the counts must match num_classes."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if raw.get("metric") != "accuracy":
+        raise _Bad(f"{key}: only an accuracy has a rate-accuracy bound to read with it")
+    if isinstance(value, str):
+        try:
+            info = known_prior_info(value)
+        except UnknownNameError as exc:
+            raise _Bad(f"{key}: {exc}") from None
+        prior = LiteraturePrior(info.counts, info.label(), info.source)
+    elif isinstance(value, dict):
+        counts = value.get("counts")
+        if (not isinstance(counts, list) or not counts
+                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
+                or sum(counts) == 0):
+            raise _Bad(f"{key}.counts: must be non-negative integer label counts, not all zero")
+        source = _text(value, "source", f"{key}.")
+        split = "test" if key == "test_prior" else "training"
+        prior = LiteraturePrior(tuple(counts), f"{split} split given in the file ({sum(counts):,} samples, "
+                                f"K={len(counts)})", source)
+    else:
+        raise _Bad(f"{key}: a known prior's name or {{counts: [...], source: ...}}, got {value!r}")
+    if len(prior.counts) != num_classes:
+        raise _Bad(f"{key}: {len(prior.counts)} classes but num_classes is {num_classes}")
+    return prior
 
 
 def _point(raw: Any, where: str) -> ReportedPoint:

@@ -30,7 +30,8 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
     first = board.first
     if first is not None:
         out += [
-            f"{first.dataset.samples} test samples, K={first.dataset.num_classes} classes; task model "
+            f"{first.dataset.samples} test samples (fingerprint {markdown_text(board.fingerprint)}), "
+            f"K={first.dataset.num_classes} classes; task model "
             f"{markdown_text(first.task_model.id)} (uncompressed accuracy "
             f"{first.task_model.reference_accuracy:.4f}); bound: {markdown_text(board.bound_label)}; "
             f"accuracy levels from {markdown_text(board.levels_from)}.",
@@ -45,21 +46,25 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
             f"lines are {REPORTED_LABEL})",
             "",
         ]
+    notes = [tables.free_point_line(board), *tables.prior_lines(board)]
+    out += [f"- {markdown_text(n)}" for n in notes if n]
+    if any(notes):
+        out.append("")
     if board.ranking:
         header, rows, _ = tables.ranking_rows(board)
         out += [
             "### Ranking: bits above the bound at matched accuracy",
             "",
-            markdown_text(tables.bound_line(board)),
+            markdown_text(tables.bound_line(board)) + " " + markdown_text(tables.ranking_rule_line(board)),
             "",
             md_table(header, rows),
             "",
         ]
-    bd_header, bd = tables.bd_rows(board)
-    if bd or board.bd_left_out:
-        out += ["### BD-rate between codecs (%, row against column)", ""]
-    if bd:
-        out += [md_table(bd_header, bd), ""]
+    for kind, title in (("bits", "BD-bits between codecs (bits per sample, row against column; overlap)"),
+                        ("percent", "BD-rate between codecs (%, row against column; overlap)")):
+        bd_header, bd = tables.bd_rows(board, kind)
+        if bd:
+            out += [f"### {title}", "", md_table(bd_header, bd), ""]
     if board.bd_left_out:
         out += [markdown_text(tables.bd_left_out_line(board)), ""]
     if board.points:
@@ -99,10 +104,7 @@ def render_markdown(
         "",
         "Open `index.html` for sortable tables. Per-suite numbers are in `<suite>.csv`.",
         "",
-        f"**Ranking.** {markdown_text(texts.RANKING)}",
-        "",
-        f"**BD-rate.** {markdown_text(texts.BD_RATE)}",
-        "",
+        *(line for title, text in texts.RULES for line in (f"**{title}.** {markdown_text(text)}", "")),
         f"{markdown_text(texts.RATES)} {markdown_text(texts.REPORTED)}",
         "",
     ]

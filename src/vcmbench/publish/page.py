@@ -109,7 +109,8 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
     if first is not None:
         ok = sum(1 for r in board.records if r.record.status == "ok")
         parts.append(
-            f'<p class="meta">{first.dataset.samples} test samples, '
+            f'<p class="meta">{first.dataset.samples} test samples (test-set fingerprint '
+            f"{html_text(board.fingerprint)}), "
             f"K={first.dataset.num_classes} classes · task model {html_text(first.task_model.id)} "
             "(uncompressed accuracy "
             f"{first.task_model.reference_accuracy:.4f}) · {ok} operating point(s) · bound: "
@@ -124,14 +125,18 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
         png, svg = (plots[k].relative_to(out_dir).as_posix() for k in ("png", "svg"))
         parts.append(
             f'<figure><img src="{html_text(png)}" alt="{html_text("rate-accuracy plot of " + title)}" '
-            f'width="1040" height="676"><figcaption>Accuracy against bits per sample, with the bound '
+            f'width="1430" height="728"><figcaption>Accuracy against bits per sample, with the bound '
             f"curve; hollow markers on dashed lines are {REPORTED_LABEL}. "
             f'<a href="{html_text(svg)}">SVG</a></figcaption></figure>'
         )
+    notes = [n for n in (tables.free_point_line(board), *tables.prior_lines(board)) if n]
+    if notes:
+        parts.append('<ul class="note">' + "".join(f"<li>{html_text(n)}</li>" for n in notes) + "</ul>")
     if board.ranking:
         header, rows, ranked = tables.ranking_rows(board)
         parts.append("<h3>Ranking: bits above the bound at matched accuracy</h3>")
-        parts.append(f'<p class="note">{html_text(tables.bound_line(board))}</p>')
+        rule = tables.bound_line(board) + " " + tables.ranking_rule_line(board)
+        parts.append(f'<p class="note">{html_text(rule)}</p>')
         parts.append(
             html_table(
                 header,
@@ -140,11 +145,12 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
                 text_columns=(1,),
             )
         )
-    bd_header, bd = tables.bd_rows(board)
-    if bd or board.bd_left_out:
-        parts.append("<h3>BD-rate between codecs (%, row against column)</h3>")
-    if bd:
-        parts.append(html_table(bd_header, bd, text_columns=(0,)))
+    for kind, title in (("bits", "BD-bits between codecs (bits per sample, row against column; overlap)"),
+                        ("percent", "BD-rate between codecs (%, row against column; overlap)")):
+        bd_header, bd = tables.bd_rows(board, kind)
+        if bd:
+            parts.append(f"<h3>{html_text(title)}</h3>")
+            parts.append(html_table(bd_header, bd, text_columns=(0,)))
     if board.bd_left_out:
         parts.append(f'<p class="note">{html_text(tables.bd_left_out_line(board))}</p>')
     if board.points:
@@ -179,6 +185,7 @@ def render_page(
     numbers = reference_numbers(boards)
     nav = " · ".join(f'<a href="#board-{html_text(b.slug)}">{html_text(b.slug)}</a>' for b in boards)
     body = "\n".join(_board_section(b, numbers, plots.get(b.slug, {}), out_dir) for b in boards)
+    rules = "\n".join(f"<p><strong>{html_text(t)}.</strong> {html_text(x)}</p>" for t, x in texts.RULES)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -197,8 +204,7 @@ def render_page(
 <nav>{nav}</nav>
 </header>
 <section class="explain">
-<p><strong>Ranking.</strong> {html_text(texts.RANKING)}</p>
-<p><strong>BD-rate.</strong> {html_text(texts.BD_RATE)}</p>
+{rules}
 <p>{html_text(texts.RATES)} {html_text(texts.REPORTED)}</p>
 </section>
 {body}

@@ -1,9 +1,12 @@
 """Reading the records to publish, with the checks a public leaderboard needs on top of the schema.
 
 The schema (``vcmbench.api.record.validate``) makes one record self-consistent. Publishing also
-needs names that are safe as file names, codec metadata that the tables can trust, and
-records of one suite that agree about the dataset and the task model, because all their gaps
-are measured against one bound. Any problem stops publishing with the file and the field named.
+needs names that are safe as file names, codec metadata that the tables can trust, a record
+that agrees with its per-sample file (``vcmbench.report.samplefile``), a point that does not
+beat the rate-accuracy bound (no code can: such a record was edited or used the test data),
+and records of one suite that agree about the test set, the training split and the task model,
+because all their gaps are measured against one bound and their hulls share one free point.
+Any problem stops publishing with the file and the field named.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 
 from vcmbench.api.record import ResultRecord, validate
 from vcmbench.errors import VcmbenchError
+from vcmbench.report.gaps import impossible_message, point_gap
 from vcmbench.report.load import raw_records
+from vcmbench.report.samplefile import check_sample_file
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 GRANULARITIES = ("sample", "block")
@@ -31,9 +36,12 @@ _SHARED = (
     ("dataset", "prior_counts"),
     ("dataset", "pixels_per_sample"),
     ("dataset", "points_per_sample"),
+    ("dataset", "train_fingerprint"),
+    ("dataset", "train_prior_counts"),
     ("task_model", "id"),
     ("task_model", "version"),
     ("task_model", "reference_accuracy"),
+    ("task_model", "fingerprint"),
 )
 
 
@@ -113,9 +121,18 @@ def parse_record(raw: Any, path: Path) -> ResultRecord:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PublishError(f"{path}: {problems[0]}{more}")
     try:
-        return ResultRecord.from_dict(raw)
+        record = ResultRecord.from_dict(raw)
     except (VcmbenchError, TypeError) as exc:
         raise PublishError(f"{path}: {exc}") from exc
+    try:
+        check_sample_file(path, record)
+    except VcmbenchError as exc:
+        raise PublishError(str(exc)) from exc
+    if record.status == "ok" and record.metrics is not None:
+        gap = point_gap(record)
+        if gap.impossible:
+            raise PublishError(f"{path}: metrics: {impossible_message(gap)}")
+    return record
 
 
 def load_records(paths: Sequence[Path]) -> list[LoadedRecord]:
@@ -139,7 +156,11 @@ def _field(record: ResultRecord, section: str, name: str) -> Any:
 
 
 def check_consistency(loaded: Sequence[LoadedRecord]) -> None:
-    """Records of one (suite, dataset) share dataset and task model; no operating point twice."""
+    """Records of one (suite, dataset) share test set, training split and task model; no point twice.
+
+    Different test-set fingerprints under one dataset id (a ``--limit`` run beside a full one)
+    are refused rather than published as two sections of the same name.
+    """
     first: dict[tuple[str, str], LoadedRecord] = {}
     points: dict[tuple[str, str, str, str], Path] = {}
     for item in loaded:
@@ -148,6 +169,12 @@ def check_consistency(loaded: Sequence[LoadedRecord]) -> None:
         ref = first.setdefault(key, item)
         for section, name in _SHARED:
             mine, theirs = _field(r, section, name), _field(ref.record, section, name)
+            if mine != theirs and (section, name) == ("dataset", "fingerprint"):
+                raise PublishError(
+                    f"{item.path}: dataset.fingerprint {mine} differs from {theirs} in {ref.path}: two "
+                    f"different test sets under the id {r.dataset.id!r} (a --limit run keeps the id); "
+                    "publish the records of one of them"
+                )
             if mine != theirs:
                 raise PublishError(
                     f"{item.path}: {section}.{name} {_short(mine)} differs from "

@@ -12,11 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from vcmbench.publish.bdrate import BdRate
 from vcmbench.publish.board import Board, Ranked
 from vcmbench.publish.escape import csv_cell, params_text
 from vcmbench.publish.literature import REPORTED_LABEL
+from vcmbench.theory.confidence import CONFIDENCE
 
 MISSING = "—"
+CI = f"{CONFIDENCE:.0%} CI"
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -31,6 +34,10 @@ def fmt_percent(value: float | None) -> str:
     return MISSING if value is None else f"{value:+.1f}%"
 
 
+def fmt_interval(low: float, high: float, digits: int = 3) -> str:
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def level_name(level: float) -> str:
     return f"{level:g}"
 
@@ -39,8 +46,9 @@ def ranking_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | 
     """Header, cells as (text, sort value), and the Ranked rows (for marking reported ones)."""
     header = ["rank", "codec", "mode"]
     for level in board.levels:
-        header += [f"bits @ {level_name(level)}", f"gap @ {level_name(level)}"]
-    header += ["levels reached", "mean gap (bits)"]
+        name = level_name(level)
+        header += [f"bits @ {name}", f"gap @ {name}", f"rank @ {name}"]
+    header += ["levels reached", "mean gap, common levels"]
     rows = []
     for r in board.ranking:
         cells: list[tuple[str, float | None]] = [
@@ -55,6 +63,7 @@ def ranking_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | 
                     c.bits_per_sample,
                 ),
                 (fmt(c.gap_bits), c.gap_bits),
+                (str(c.rank) if c.rank is not None else MISSING, c.rank),
             ]
         cells += [(f"{r.reached}/{len(r.cells)}", r.reached), (fmt(r.mean_gap), r.mean_gap)]
         rows.append(cells)
@@ -63,7 +72,38 @@ def ranking_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | 
 
 def bound_line(board: Board) -> str:
     parts = [f"{level_name(lv)} → {board.bound(lv):.3f} bits" for lv in board.levels]
-    return "bound at each level: " + ", ".join(parts)
+    return f"Bound ({board.bound_label}) at each level: " + ", ".join(parts) + "."
+
+
+def ranking_rule_line(board: Board) -> str:
+    """Which levels the overall rank averages, for this board."""
+    if not any(r.reported is None for r in board.ranking):
+        return "Reported curves get no rank."
+    if not board.common_levels:
+        return ("No level is reached by every ranked codec, so there is no overall rank; "
+                "see the rank at each level.")
+    names = ", ".join(level_name(lv) for lv in board.common_levels)
+    return f"Overall rank: mean gap over the levels every ranked codec reaches ({names})."
+
+
+def free_point_line(board: Board) -> str:
+    """The board's free point, or why its hulls have none (sentence-cased for a page)."""
+    if board.free is None:
+        return ""
+    note = board.free.note
+    return note[:1].upper() + note[1:] + "."
+
+
+def prior_lines(board: Board) -> list[str]:
+    """Which label prior each bound on this board uses (the records' and every literature entry's)."""
+    lines = [f"Bound of the reproduced results: {board.bound_label}."] if board.records else []
+    for entry in board.literature:
+        if entry.is_accuracy:
+            free = ("; free point from its training split" if entry.free_point is not None
+                    else "; no free point (no training-split counts)")
+            lines.append(f"{entry.label} [{REPORTED_LABEL}]: bound of its own test set, {entry.prior_label}"
+                         f"{free}.")
+    return lines
 
 
 def bd_names(board: Board) -> list[str]:
@@ -75,24 +115,34 @@ def bd_names(board: Board) -> list[str]:
     return names
 
 
-def bd_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | None]]]]:
-    """A matrix: row = codec under test, column = anchor, cell = BD-rate in percent."""
+def _bd_cell(row: BdRate | None, kind: str) -> tuple[str, float | None]:
+    if row is None:
+        return "", None
+    value = row.bits if kind == "bits" else row.percent
+    where = f" ({row.overlap[0]:.3f}–{row.overlap[1]:.3f})" if row.overlap is not None else ""
+    if value is None:
+        return (f"{MISSING}{where}" if row.overlap else MISSING), None
+    text = f"{value:+.3f}" if kind == "bits" else fmt_percent(value)
+    return text + where, value
+
+
+def bd_rows(board: Board, kind: str = "percent") -> tuple[list[str], list[list[tuple[str, float | None]]]]:
+    """A matrix: row = codec under test, column = anchor; cell = BD-rate (%) or BD-bits, with its overlap."""
     names = bd_names(board)
-    value = {(r.test, r.anchor): r.percent for r in board.bd_rates}
+    by_pair = {(r.test, r.anchor): r for r in board.bd_rates}
     header = ["codec \\ anchor", *names]
     rows = []
     for test in names:
         cells: list[tuple[str, float | None]] = [(test, None)]
         for anchor in names:
-            v = value.get((test, anchor))
-            cells.append(("" if test == anchor else fmt_percent(v), v))
+            cells.append(("", None) if test == anchor else _bd_cell(by_pair.get((test, anchor)), kind))
         rows.append(cells)
     return header, rows
 
 
 def bd_left_out_line(board: Board) -> str:
     names = ", ".join(board.bd_left_out)
-    return f"No BD-rate for {names}: it needs at least two hull points with non-zero rate."
+    return f"No BD numbers for {names}: its achievable hull is a single point (no free point to join)."
 
 
 POINT_HEADER = [
@@ -102,8 +152,10 @@ POINT_HEADER = [
     "bits/sample",
     "bits/pixel",
     "accuracy",
+    f"accuracy {CI}",
     "bound (uniform)",
     "bound (prior)",
+    f"bound (prior) over the {CI}",
     "gap bits",
     "gap ratio",
     "estimated bits/sample",
@@ -121,8 +173,10 @@ def point_rows(board: Board) -> list[list[tuple[str, float | None]]]:
                 (fmt(g.bits_per_sample), g.bits_per_sample),
                 (fmt(g.bits_per_pixel, 5), g.bits_per_pixel),
                 (f"{g.accuracy:.4f}", g.accuracy),
+                (fmt_interval(g.accuracy_low, g.accuracy_high, 4), g.accuracy_low),
                 (fmt(g.bound_bits_uniform), g.bound_bits_uniform),
                 (fmt(g.bound_bits_prior), g.bound_bits_prior),
+                (fmt_interval(g.bound_bits_low, g.bound_bits_high), g.bound_bits_low),
                 (fmt(g.gap_bits), g.gap_bits),
                 (fmt_ratio(g.gap_ratio), g.gap_ratio),
                 (fmt(g.estimated_bits_per_sample), g.estimated_bits_per_sample),
@@ -139,7 +193,7 @@ REPORTED_HEADER = [
     "bits/sample",
     "bits/pixel",
     "bound (uniform)",
-    "bound (this board)",
+    "bound (its test set)",
     "gap bits",
     "gap ratio",
     "ref.",
@@ -173,24 +227,31 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for board in boards:
         first = board.first
+        free = board.free.point if board.free is not None else None
         for g in board.points:
             rows.append(
                 {
                     "suite": board.suite,
                     "dataset": board.dataset_id,
+                    "dataset_fingerprint": g.dataset_fingerprint,
                     "source": "reproduced",
                     "codec": g.codec,
                     "params": json.dumps(g.params, sort_keys=True, default=str),
                     "mode": g.granularity,
                     "metric": "accuracy",
                     "score": g.accuracy,
+                    "score_ci_low": g.accuracy_low,
+                    "score_ci_high": g.accuracy_high,
                     "bits_per_sample": g.bits_per_sample,
                     "bits_per_pixel": g.bits_per_pixel,
                     "bound_bits_uniform": g.bound_bits_uniform,
                     "bound_bits": g.bound_bits_prior,
+                    "bound_bits_at_ci_low": g.bound_bits_low,
+                    "bound_bits_at_ci_high": g.bound_bits_high,
                     "bound": board.bound_label,
                     "gap_bits": g.gap_bits,
                     "gap_ratio": g.gap_ratio,
+                    "free_point_accuracy": free[0] if free is not None else None,
                     "estimated_bits_per_sample": g.estimated_bits_per_sample,
                     "task_model": first.task_model.id if first else None,
                     "reference_accuracy": g.reference_accuracy,
@@ -198,23 +259,30 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
                 }
             )
         for r in board.reported:
+            entry_free = r.entry.free_point if r.entry.is_accuracy else None
             rows.append(
                 {
                     "suite": board.suite,
                     "dataset": board.dataset_id or r.entry.dataset,
+                    "dataset_fingerprint": None,
                     "source": REPORTED_LABEL,
                     "codec": r.entry.label,
                     "params": json.dumps(r.point.params, sort_keys=True, default=str),
                     "mode": "reported",
                     "metric": r.entry.metric,
                     "score": r.point.score,
+                    "score_ci_low": None,
+                    "score_ci_high": None,
                     "bits_per_sample": r.point.bits_per_sample,
                     "bits_per_pixel": r.point.bits_per_pixel,
                     "bound_bits_uniform": r.bound_bits_uniform,
                     "bound_bits": r.bound_bits,
-                    "bound": board.bound_label if r.bound_bits is not None else None,
+                    "bound_bits_at_ci_low": None,
+                    "bound_bits_at_ci_high": None,
+                    "bound": r.entry.prior_label if r.bound_bits is not None else None,
                     "gap_bits": r.gap_bits,
                     "gap_ratio": r.gap_ratio,
+                    "free_point_accuracy": entry_free[0] if entry_free is not None else None,
                     "estimated_bits_per_sample": None,
                     "task_model": None,
                     "reference_accuracy": None,
