@@ -13,6 +13,7 @@ Drawing rules shared with the leaderboard's plots (:mod:`vcmbench.publish.plots`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,15 @@ LINEAR_WIDTH_BITS = 1.0  # asinh axis: about linear below this many bits, logari
 
 def set_rate_axis(ax: Any, rates: Sequence[float], ratio: float = 30.0) -> None:
     """Linear rate axis, or asinh when the positive rates span more than ``ratio``."""
+    from matplotlib.ticker import NullLocator
+
     positive = [r for r in rates if r > 0]
     if positive and max(positive) / max(min(positive), 1e-3) > ratio:
         ax.set_xscale("asinh", linear_width=LINEAR_WIDTH_BITS)
+        decades = range(0, math.ceil(math.log10(max(positive))) + 1)
+        ticks = [0.0] + [10.0**d for d in decades]  # 0, 1, 10, 100, ...: no crowding near 0
+        ax.set_xticks(ticks, ["0"] + [f"{t:g}" for t in ticks[1:]])
+        ax.xaxis.set_minor_locator(NullLocator())
 
 
 def draw_points(ax: Any, gaps: Sequence[PointGap], color: Any, label: str) -> None:
