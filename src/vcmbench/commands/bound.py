@@ -12,6 +12,7 @@ import numpy as np
 
 from vcmbench import theory
 from vcmbench.errors import UsageError
+from vcmbench.theory.priors import check_num_classes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +49,7 @@ def _parse_counts(text: str) -> np.ndarray:
 
 
 def _uniform_answer(k: int, accuracy: float) -> dict[str, Any]:
-    theory.uniform_prior(k)  # validates K
+    check_num_classes(k)  # eq. 4 in closed form: no array of K entries, so any K answers at once
     d = 1.0 - accuracy
     return {
         "source": f"K={k} uniform", "num_classes": k, "accuracy": accuracy, "distortion": d,
@@ -185,7 +186,7 @@ def _plot(path: Path, ks: list[int], prior: np.ndarray | None, accuracy: float |
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for i, k in enumerate(sorted(set(ks))):
-        acc, rate = theory.accuracy_rate_curve(theory.uniform_prior(k))
+        acc, rate = theory.uniform_curve(k)
         ax.plot(rate, acc, color=f"C{i % 10}", lw=1.5, label=f"K={k}, uniform")
     if prior is not None:
         acc, rate = theory.accuracy_rate_curve(prior)

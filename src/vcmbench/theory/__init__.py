@@ -29,6 +29,7 @@ from vcmbench.theory.uniform import (
     linear_rate_approximation,
     log2_int,
     uniform_accuracy_at_rate,
+    uniform_curve,
     uniform_rate,
 )
 from vcmbench.theory.units import (
@@ -67,6 +68,7 @@ __all__ = [
     "rate_at_distortion",
     "shannon_lower_bound",
     "uniform_accuracy_at_rate",
+    "uniform_curve",
     "uniform_prior",
     "uniform_rate",
     "water_filling",

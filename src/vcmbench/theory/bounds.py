@@ -10,7 +10,7 @@ from vcmbench.theory.blahut_arimoto import blahut_arimoto, rate_at_distortion
 from vcmbench.theory.entropy import entropy_bits
 from vcmbench.theory.hamming import shannon_lower_bound
 from vcmbench.theory.priors import prior_from_counts
-from vcmbench.theory.uniform import uniform_rate
+from vcmbench.theory.uniform import uniform_curve, uniform_rate
 
 
 def _support(prior: ArrayLike) -> np.ndarray:
@@ -64,9 +64,7 @@ def accuracy_rate_curve(prior: ArrayLike, num_points: int = 200) -> tuple[np.nda
     if support.size < 2:
         return np.array([1.0, 1.0]), np.array([0.0, 0.0])
     if is_uniform(support):
-        k = int(support.size)
-        d = np.linspace(0.0, 1.0 - 1.0 / k, num_points)
-        return (1.0 - d)[::-1], np.asarray(uniform_rate(k, d))[::-1]
+        return uniform_curve(int(support.size), num_points)
     curve = blahut_arimoto(support, num_slopes=num_points - 2)
     d = np.concatenate(([0.0], curve.distortion, [1.0 - support.max()]))
     r = np.concatenate(([entropy_bits(support)], curve.rate, [0.0]))

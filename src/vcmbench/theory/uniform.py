@@ -11,7 +11,6 @@ import numbers
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 from vcmbench.errors import UsageError
 from vcmbench.theory.entropy import binary_entropy
@@ -72,6 +71,8 @@ def uniform_accuracy_at_rate(num_classes: int, rate_bits: ArrayLike) -> float | 
     Inverts eq. 4 on its decreasing branch D ∈ [0, 1 − 1/K]: A = 1/K at R = 0, A = 1 from R = log2 K.
     """
     log_k, log_k1, knee = (float(v) for v in _class_logs(num_classes))
+    from scipy.optimize import brentq  # here, not at import: `vcmbench bound` should start fast
+
     rates = np.asarray(rate_bits, dtype=float)
     if np.any(~np.isfinite(rates)) or np.any(rates < 0):
         raise UsageError("the rate must be a finite number of bits ≥ 0")
@@ -87,6 +88,19 @@ def uniform_accuracy_at_rate(num_classes: int, rate_bits: ArrayLike) -> float | 
         return 1.0 - brentq(excess, 0.0, knee, args=(r,), xtol=1e-15, rtol=4 * np.finfo(float).eps)
 
     return _out(np.vectorize(one, otypes=[float])(rates))
+
+
+def uniform_curve(num_classes: int, num_points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(accuracy, bits/sample) along eq. 4 on an even accuracy grid from 1/K (0 bits) to 1 (log2 K bits).
+
+    No array of K entries: K may be any size (a configuration count, 10¹⁰ classes).
+    """
+    log_k, log_k1, knee = (float(v) for v in _class_logs(num_classes))
+    if num_points < 3:
+        raise UsageError("a curve needs at least 3 points")
+    d = np.linspace(0.0, knee, num_points)
+    rate = np.where(d < knee, np.maximum(log_k - d * log_k1 - binary_entropy(d), 0.0), 0.0)
+    return (1.0 - d)[::-1], rate[::-1]
 
 
 def linear_rate_approximation(num_classes: int | ArrayLike, distortion: ArrayLike) -> float | np.ndarray:
