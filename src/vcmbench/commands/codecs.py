@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from vcmbench.api.codec import CODECS
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("codecs", help="list registered codecs and their operating points")
@@ -13,6 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vcmbench.api.codec import CODECS  # the registry imports the codec modules: only when listing
+
     for name in CODECS.names():
         cls = CODECS.get(name)
         points = len(cls.operating_points())
