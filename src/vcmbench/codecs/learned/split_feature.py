@@ -29,18 +29,27 @@ from vcmbench.codecs.learned.base import (
 )
 from vcmbench.codecs.learned.entropy_model import bits_from_likelihoods
 from vcmbench.codecs.learned.training import TrainSettings, train
-from vcmbench.errors import UsageError
+from vcmbench.errors import BitstreamError, UsageError
 
 DEFAULT_STEPS = (0.5, 1.0, 2.0, 4.0, 8.0)
 FIT_ELEMENTS = 50_000_000  # cap on feature values held in memory for fitting (large layers use fewer samples)
 
 
 class FeatureEntropyModel(nn.Module):
-    """Just the learned density of one layer's (scaled) features, channel by channel."""
+    """The learned density of one layer's (scaled) features, channel by channel, and their rank.
 
-    def __init__(self, channels: int):
+    The rank of the features at the split (2: N×C vectors, 3: N×C×L, 4: N×C×H×W) is how the
+    decoder turns decoded latents back into features of the right shape. It is a property of
+    the task model's split point, learned with the weights and saved with them, so a decoder
+    knows it from its checkpoint alone, whatever its own instance has (not) encoded.
+    """
+
+    def __init__(self, channels: int, feature_rank: int = 4):
         super().__init__()
+        if feature_rank not in (2, 3, 4):
+            raise UsageError(f"split-feature codes N×C[×H[×W]] features, not rank {feature_rank}")
         self.bottleneck = EntropyBottleneck(channels)
+        self.register_buffer("feature_rank", torch.tensor(feature_rank, dtype=torch.int64))
 
 
 def as_latents(features: torch.Tensor) -> torch.Tensor:
@@ -59,7 +68,7 @@ class SplitFeature(LearnedCodec):
     """Shared by the per-sample and block variants (same fitted entropy model)."""
 
     family = "split-feature"
-    version = "1"
+    version = "2"  # 2: the feature rank is in the checkpoint (a decoder no longer learns it by encoding)
     decodes_to = "features"
     defaults: ClassVar[dict[str, Any]] = {"split": "fc1", "step": 1.0, "fit_samples": 4000, "epochs": 10,
                                           "batch_size": 256, "lr": 1e-2}
@@ -68,7 +77,7 @@ class SplitFeature(LearnedCodec):
         super().__init__(**params)
         self.split: str = str(self.settings["split"])  # per instance: the split is a parameter here
         self.task_model: TaskModel | None = None
-        self._feature_rank = 2
+        self._feature_rank: int | None = None  # from the weights (attach), never from encoding
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
@@ -111,14 +120,22 @@ class SplitFeature(LearnedCodec):
                 "task_model": task, "train": input_fingerprint(ctx), "seed": ctx.seed}
 
     def build_model(self, ctx: CodecContext, config: dict[str, Any]) -> FeatureEntropyModel:
+        if ctx.train is None:
+            raise UsageError("split-feature needs the suite's training split to size its entropy model")
         probe = self._features(ctx.train.inputs([0]))
-        return FeatureEntropyModel(int(as_latents(probe).shape[1]))
+        return FeatureEntropyModel(int(as_latents(probe).shape[1]), probe.ndim)
+
+    def attach(self, model: nn.Module) -> None:
+        super().attach(model)
+        self._feature_rank = int(model.feature_rank)
 
     def _features(self, xs: Sequence[Any]) -> torch.Tensor:
         if self.task_model is None:
             raise UsageError("split-feature: no task model (prepare(ctx) or use_task_model first)")
         f = torch.as_tensor(self.task_model.features(list(xs), self.split))
-        self._feature_rank = f.ndim
+        if self._feature_rank is not None and f.ndim != self._feature_rank:
+            raise UsageError(f"split-feature: features at {self.split!r} have rank {f.ndim}; the entropy "
+                             f"model was trained on rank {self._feature_rank}")
         return f
 
     def fit(self, model: nn.Module, ctx: CodecContext, *, progress: bool, resume: bool,
@@ -146,10 +163,17 @@ class SplitFeature(LearnedCodec):
         return as_latents(self._features(xs)) / float(self.settings["step"])
 
     def outputs(self, y_hat: torch.Tensor) -> list[Any]:
+        """Decoded latents N×C×H×W back to features of the split's rank (known from the weights)."""
+        rank = self._feature_rank
+        if rank is None:
+            raise UsageError(f"{self.name}: not prepared (call prepare(ctx) to load or train weights)")
+        if (rank == 2 and y_hat.shape[2:] != (1, 1)) or (rank == 3 and y_hat.shape[3] != 1):
+            raise BitstreamError(f"{self.name}: decoded latents of shape {tuple(y_hat.shape[1:])} are not "
+                                 f"rank-{rank} features of split {self.split!r}")
         f = y_hat * float(self.settings["step"])
-        if self._feature_rank == 2:
+        if rank == 2:
             f = f[:, :, 0, 0]
-        elif self._feature_rank == 3:
+        elif rank == 3:
             f = f[:, :, :, 0]
         return list(f.contiguous())
 
