@@ -118,3 +118,33 @@ def test_written_files_respect_the_umask(tmp_path):
         assert (tmp_path / "b.json").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def _layered(raw, layer_bits, correct=(1, 3)):
+    raw["metrics"]["layers"] = [
+        {"name": f"layer{i}", "bits_total": b, "correct": c, "scores": {"psnr": 20.0 + i}}
+        for i, (b, c) in enumerate(zip(layer_bits, correct, strict=True))
+    ]
+    return raw
+
+
+def test_layers_must_add_up_to_the_rate(tmp_path):
+    raw = make_record().to_dict()
+    total = raw["metrics"]["bits_total"]
+    good = _layered(raw, [8, total - 8])
+    assert validate(good) == []
+    (tmp_path / "r.json").write_text(json.dumps(good))
+    record = read_record(tmp_path / "r.json")
+    assert [lay.bits_total for lay in record.metrics.layers] == [8, total - 8]
+    assert record.metrics.layers[1].scores == {"psnr": 21.0}
+    bad = _layered(make_record().to_dict(), [8, total])
+    assert any("add up to" in p for p in validate(bad))
+
+
+def test_scores_and_metric_name_are_checked():
+    raw = make_record().to_dict()
+    raw["metrics"]["scores"] = {"mAP@.5": 0.5}
+    raw["task_model"]["metric"] = "mAP@.5"
+    assert validate(raw) == []
+    raw["metrics"]["scores"] = {"mAP@.5": float("nan")}
+    assert any("metrics.scores" in p for p in validate(raw))

@@ -57,6 +57,8 @@ class TaskRef:
     params: dict[str, Any]
     reference_accuracy: float  # the task model on uncompressed input: the accuracy ceiling
     fingerprint: str | None = None  # content hash of the fitted or loaded model (weights), if known
+    metric: str = "accuracy"  # the metric this task is ranked by: "accuracy" or a key of Metrics.scores
+    reference_scores: dict[str, float] = field(default_factory=dict)  # its scores on uncompressed input
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,21 @@ class CodecRef:
 
 
 @dataclass(frozen=True)
+class LayerMetrics:
+    """One layer of a layered (scalable) bitstream, and what decoding the prefix up to it gives.
+
+    Layers are ordered: entry i holds the bytes of layer i alone (``bits_total``) and the metrics
+    obtained by decoding layers 0..i (``correct`` for the task, ``scores`` such as ``psnr``).
+    The layers' bits add up to the record's ``bits_total``.
+    """
+
+    name: str
+    bits_total: int
+    correct: int | None = None  # samples the task gets right from this prefix, where it has a task output
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Metrics:
     accuracy: float
     correct: int
@@ -89,6 +106,10 @@ class Metrics:
     estimated_bits_per_sample: float | None = None  # the codec's own estimate, not a rate
     # Clopper–Pearson interval of the accuracy at CONFIDENCE (vcmbench.theory.confidence).
     accuracy_interval: list[float] | None = None
+    # Dataset-level metrics beyond accuracy, by name: "mAP@[.5:.95]", "mAP@.5", "psnr", "ms_ssim",
+    # "cross_entropy_bits", "top5"... (TaskRef.metric names the one a suite ranks by).
+    scores: dict[str, float] = field(default_factory=dict)
+    layers: list[LayerMetrics] | None = None  # None: a single-layer bitstream
 
 
 @dataclass(frozen=True)
@@ -153,11 +174,16 @@ class ResultRecord:
             codec=CodecRef(**raw["codec"]),
             provenance=Provenance(**raw["provenance"]),
             status=raw["status"],
-            metrics=Metrics(**raw["metrics"]) if raw.get("metrics") else None,
+            metrics=_metrics(raw["metrics"]) if raw.get("metrics") else None,
             error=raw.get("error"),
             samples_file=raw.get("samples_file"),
             samples_sha256=raw.get("samples_sha256"),
         )
+
+
+def _metrics(raw: dict[str, Any]) -> Metrics:
+    layers = raw.get("layers")
+    return Metrics(**{**raw, "layers": None if layers is None else [LayerMetrics(**lay) for lay in layers]})
 
 
 class RecordError(VcmbenchError, ValueError):
@@ -176,11 +202,12 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     if version == 1:
         lifted = {**raw, "schema_version": 2, "samples_sha256": None}
         lifted["dataset"] = {"train_fingerprint": None, "train_prior_counts": None, **raw["dataset"]}
-        lifted["task_model"] = {"fingerprint": None, **raw["task_model"]}
+        lifted["task_model"] = {"fingerprint": None, "metric": "accuracy", "reference_scores": {},
+                                **raw["task_model"]}
         lifted["codec"] = {"qualname": None, "package": None, "package_version": None, "identity": {},
                            **raw["codec"]}
         if isinstance(raw.get("metrics"), dict):
-            lifted["metrics"] = {"accuracy_interval": None, **raw["metrics"]}
+            lifted["metrics"] = {"accuracy_interval": None, "scores": {}, "layers": None, **raw["metrics"]}
         return lifted
     raise RecordError(f"schema_version {version!r} is not readable by vcmbench {vcmbench.__version__}")
 
@@ -238,6 +265,9 @@ def validate(raw: Any) -> list[str]:
     identity = raw["codec"].get("identity", {})
     if not isinstance(identity, dict):
         problems.append("codec.identity: must be an object")
+    metric = raw["task_model"].get("metric", "accuracy")
+    if not isinstance(metric, str) or not metric:
+        problems.append("task_model.metric: must be a metric name")
     ref = raw["task_model"].get("reference_accuracy")
     if not _is_number(ref) or not 0 <= ref <= 1:
         problems.append("task_model.reference_accuracy: must be a number in [0, 1]")
@@ -249,7 +279,8 @@ def validate(raw: Any) -> list[str]:
 def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:
     if not isinstance(m, dict):
         return ["metrics: missing on a record with status 'ok'"]
-    missing = [n for n, f in Metrics.__dataclass_fields__.items() if n not in m and f.default is MISSING]
+    missing = [n for n, f in Metrics.__dataclass_fields__.items()
+               if n not in m and f.default is MISSING and f.default_factory is MISSING]
     if missing:
         return [f"metrics.{n}: missing" for n in missing]
     problems = []
@@ -276,6 +307,34 @@ def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:
     interval = m.get("accuracy_interval")
     if interval is not None:
         problems += _validate_interval(interval, m["correct"], m["samples"])
+    scores = m.get("scores", {})
+    if not isinstance(scores, dict) or not all(_is_number(v) for v in scores.values()):
+        problems.append("metrics.scores: must map names to finite numbers")
+    if m.get("layers") is not None:
+        problems += _validate_layers(m["layers"], m["bits_total"], m["samples"])
+    return problems
+
+
+def _validate_layers(layers: Any, bits_total: int, samples: int) -> list[str]:
+    """Layer rates must add up to the record's rate; every prefix's counts must be possible."""
+    fields = set(LayerMetrics.__dataclass_fields__)
+    if not isinstance(layers, list) or not layers or not all(
+            isinstance(lay, dict) and {"name", "bits_total"} <= set(lay) <= fields for lay in layers):
+        return ["metrics.layers: must be a non-empty list of {name, bits_total, correct, scores}"]
+    problems = []
+    for i, lay in enumerate(layers):
+        bits = lay["bits_total"]
+        if not isinstance(bits, int) or isinstance(bits, bool) or bits < 0 or bits % 8:
+            problems.append(f"metrics.layers[{i}].bits_total: must be a non-negative whole number of bytes")
+        correct = lay.get("correct")
+        if correct is not None and (not isinstance(correct, int) or not 0 <= correct <= samples):
+            problems.append(f"metrics.layers[{i}].correct: must be an integer in 0..samples")
+        scores = lay.get("scores", {})
+        if not isinstance(scores, dict) or not all(_is_number(v) for v in scores.values()):
+            problems.append(f"metrics.layers[{i}].scores: must map names to finite numbers")
+    if not problems and sum(lay["bits_total"] for lay in layers) != bits_total:
+        problems.append(f"metrics.layers: layer bits add up to {sum(lay['bits_total'] for lay in layers)}, "
+                        f"not bits_total {bits_total}")
     return problems
 
 
