@@ -16,7 +16,9 @@ the text and mesh layouts are put in a fixed pseudo-random order (seed 0), so ``
 takes a mix of classes rather than the first class; the HDF5 files are already shuffled.
 
 Labels and ids are read when the split is opened; the clouds are read (and checked) on first
-use, so a run that only needs the training split's label counts does not read its clouds.
+use. The content fingerprint covers the clouds read (HDF5, text) or, for meshes, every file's
+bytes with the sampling settings, so naming a mesh split (as every run does for its training
+split) does not sample thousands of meshes.
 Every problem (a file without ``data``/``label``, mismatched lengths, an OFF file without faces
 or with NaN coordinates, an empty class folder, fewer points than asked) is one DataError that
 names the file. Benchmark id ``modelnet40`` (``modelnet10``) only for a complete split at 1,024
@@ -25,6 +27,7 @@ points; otherwise the id says what it is (``modelnet40-test-120pc``, ``modelnet4
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from collections.abc import Callable, Sequence
@@ -48,7 +51,9 @@ SPLITS = ("train", "test")
 FULL_SIZES = {"modelnet40": {"train": {9840, 9843}, "test": {2468}},
               "modelnet10": {"train": {3991}, "test": {908}}}
 NUM_CLASSES = {"modelnet40": 40, "modelnet10": 10}
+MESH_FOLDERS = {"modelnet40": "ModelNet40", "modelnet10": "ModelNet10"}  # what the zip files unpack to
 ORDER_SEED = 0
+SAMPLER_VERSION = 1  # bump when sample_mesh changes what it returns for the same file
 
 OBTAIN = ("ModelNet is not bundled and never downloaded: get modelnet40_ply_hdf5_2048.zip (PointNet), "
           "modelnet40_normal_resampled.zip (PointNet++) or ModelNet40.zip / ModelNet10.zip "
@@ -60,7 +65,7 @@ def layout_text(name: str) -> str:
     return (f"expected DIR/ply_data_{{train,test}}*.h5 with shape_names.txt ({name}_ply_hdf5_2048), "
             f"DIR/{name}_shape_names.txt with {name}_{{train,test}}.txt and <class>/*.txt "
             f"(modelnet40_normal_resampled), or DIR/<class>/{{train,test}}/*.off "
-            f"({name.replace('m', 'M', 1)})")
+            f"({MESH_FOLDERS[name]})")
 
 
 @dataclass
@@ -72,6 +77,9 @@ class SplitIndex:
     class_names: tuple[str, ...]
     load: Callable[[], np.ndarray]  # -> (N, points, 3) float32, normalised; DataError on bad input
     layout: str
+    # The content fingerprint without reading the clouds (meshes: their files' bytes and the
+    # sampling settings); None: computed over the clouds read.
+    fingerprint: Callable[[], str] | None = None
 
 
 class ModelNetDataset:
@@ -92,8 +100,14 @@ class ModelNetDataset:
     @property
     def info(self) -> DatasetInfo:
         if self._info is None:
-            self._info = point_cloud_info(self.benchmark_id(), self.split, self.clouds(), self.index.labels,
-                                          self.index.class_names)
+            if self.index.fingerprint is None:
+                self._info = point_cloud_info(self.benchmark_id(), self.split, self.clouds(),
+                                              self.index.labels, self.index.class_names)
+            else:
+                self._info = DatasetInfo(
+                    id=self.benchmark_id(), split=self.split, num_classes=len(self.index.class_names),
+                    fingerprint=self.index.fingerprint(), input_kind="point_cloud",
+                    points_per_sample=self.points, class_names=self.index.class_names)
         return self._info
 
     def benchmark_id(self) -> str:
@@ -324,12 +338,36 @@ def index_meshes(folder: Path, split: str, points: int, name: str, seed: int) ->
         files += meshes
         labels += [label] * len(meshes)
     order = _mixed_order(len(files))
+    ordered = [files[i] for i in order]
+    ordered_labels = np.asarray(labels, dtype=np.int64)[order]
 
     def load() -> np.ndarray:
-        return np.stack([sample_mesh(files[i], points, seed) for i in order])
+        return np.stack([sample_mesh(path, points, seed) for path in ordered])
 
-    return SplitIndex([files[i].stem for i in order], np.asarray(labels, dtype=np.int64)[order],
-                      tuple(class_names), load, "off")
+    def fingerprint() -> str:
+        return mesh_fingerprint(folder, ordered, ordered_labels, points, seed)
+
+    return SplitIndex([f.stem for f in ordered], ordered_labels, tuple(class_names), load, "off", fingerprint)
+
+
+def mesh_fingerprint(folder: Path, files: Sequence[Path], labels: np.ndarray, points: int, seed: int) -> str:
+    """sha256 over every mesh file's bytes, its label and the sampling settings (trimesh's version too).
+
+    Sampling thousands of meshes takes minutes; their files' bytes identify the clouds just as
+    well, since sampling is seeded, so a run can name the training split without sampling it.
+    """
+    import trimesh
+
+    h = hashlib.sha256(f"off|points={points}|seed={seed}|trimesh={trimesh.__version__}|v{SAMPLER_VERSION}\n"
+                       .encode())
+    for path, label in zip(files, labels.tolist(), strict=True):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        h.update(f"{path.relative_to(folder)}\t{label}\t{len(data)}\n".encode())
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()[:16]
 
 
 # --- the registry's factories ------------------------------------------------------------------------
@@ -345,7 +383,7 @@ def index_split(root: Path, split: str, name: str, points: int, seed: int) -> Sp
         [root, root / f"{name}_normal_resampled", root / "modelnet40_normal_resampled"], name)
     if resampled is not None:
         return index_resampled(resampled, split, points, name)
-    meshes = find_meshes([root, root / name.replace("m", "M", 1)])
+    meshes = find_meshes([root, root / MESH_FOLDERS[name]])
     if meshes is not None:
         return index_meshes(meshes, split, points, name, seed)
     raise DataError(f"no {name} data for split {split!r} in {root}; {layout_text(name)}. {OBTAIN}")

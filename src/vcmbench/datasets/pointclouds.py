@@ -10,11 +10,15 @@ recorded as ``points_per_sample``, so records carry bits per point.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vcmbench.api.dataset import DatasetInfo, fingerprint_arrays
 from vcmbench.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_POINTS = 1024
 MAX_POINTS = 1 << 20  # a sanity bound on the parameter (ModelNet40 files hold 2,048 or 10,000)
@@ -50,3 +54,41 @@ def as_cloud(x: object) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] != 3 or a.shape[0] < 1:
         raise UsageError(f"expected a point cloud of shape (points, 3), got an array of shape {a.shape}")
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def stack_clouds(xs: Sequence[object]) -> np.ndarray:
+    """A batch of clouds as one float32 array (B, P_max, 3); smaller clouds repeat their own points.
+
+    Repeating points changes nothing for an order-invariant max-pool network (PointNet, the
+    learned codec's analysis): a cloud decoded with fewer points than another needs no resampling.
+    """
+    clouds = [as_cloud(x) for x in xs]
+    if not clouds:
+        raise UsageError("empty batch of point clouds")
+    most = max(len(c) for c in clouds)
+    out = np.empty((len(clouds), most, 3), dtype=np.float32)
+    for i, c in enumerate(clouds):
+        out[i] = c if len(c) == most else c[np.arange(most) % len(c)]
+    return out
+
+
+def augment_clouds(x: torch.Tensor, points: int | None, augment: bool) -> torch.Tensor:
+    """Training-time view of a batch B×P×3: ``points`` random points (one draw for the batch) and,
+    if ``augment``, a random turn about the vertical axis, an anisotropic scale in 0.8-1.25 and
+    jitter of 0.01. Drawn from torch's global generator, which the shared training loop reseeds
+    every epoch, so training stays deterministic and resumable. Task models and codecs share it,
+    so both learn from the same kind of views.
+    """
+    import torch
+
+    if points is not None and points < x.shape[1]:
+        x = x[:, torch.randperm(x.shape[1])[:points]]
+    if not augment:
+        return x
+    n = len(x)
+    angle = torch.rand(n) * 2 * torch.pi
+    c, s = torch.cos(angle), torch.sin(angle)
+    rot = torch.zeros(n, 3, 3)
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
+    scale = 0.8 + 0.45 * torch.rand(n, 1, 3)
+    return torch.bmm(x, rot.to(x)) * scale.to(x) + 0.01 * torch.randn_like(x)
