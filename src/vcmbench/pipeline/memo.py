@@ -16,7 +16,7 @@ Inputs that are not numpy arrays are passed through without being remembered.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from functools import cache
 from typing import Any
 
@@ -27,23 +27,20 @@ from vcmbench.api.task import TaskModel
 MAX_ENTRIES = 1 << 21  # ~2 M remembered labels (≈ 200 MB at most); the oldest go first beyond that
 
 
-def input_key(x: Any) -> bytes | None:
-    """The identity of one task input: a digest of dtype, shape and bytes; None if not an array."""
+def input_key(x: Any) -> Hashable | None:
+    """The identity of one task input: its dtype, shape and a digest of its bytes; None if not an array."""
     if not isinstance(x, np.ndarray):
         return None
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{x.dtype.str}{x.shape}".encode())
-    h.update(np.ascontiguousarray(x).data)
-    return h.digest()
+    return x.dtype.str, x.shape, hashlib.blake2b(x.tobytes(), digest_size=16).digest()
 
 
 class MemoisedPredict:
     """Mixin placed before a TaskModel class in the MRO: ``predict`` answers each input once."""
 
     def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        memo: dict[bytes, int] = self.__dict__.setdefault("_predict_memo", {})
+        memo: dict[Hashable, int] = self.__dict__.setdefault("_predict_memo", {})
         keys = [input_key(x) for x in inputs]
-        first_of: dict[bytes, int] = {}  # an unseen input -> the position it is asked about at
+        first_of: dict[Hashable, int] = {}  # an unseen input -> the position it is asked about at
         ask: list[int] = []
         for i, k in enumerate(keys):
             if k is None:
