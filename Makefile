@@ -14,7 +14,7 @@ export XDG_CACHE_HOME := $(CURDIR)/$(VENV)/cache
 export MPLCONFIGDIR := $(XDG_CACHE_HOME)/matplotlib
 export YOLO_CONFIG_DIR := $(XDG_CACHE_HOME)/ultralytics
 
-.PHONY: install run test bench leaderboard
+.PHONY: install run test lint bench baselines leaderboard
 
 $(BIN)/vcmbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,20 @@ install: $(BIN)/vcmbench
 run: install
 	$(BIN)/vcmbench run mnist
 
-test: install
-	$(BIN)/ruff check src tests benchmarks
+# tox.ini's environments run these same commands (tests/test_tox_ini.py keeps them in step).
+test: lint
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
 
 bench: install
 	$(BIN)/python -m pytest benchmarks --benchmark-only -p no:randomly
+
+# Reference records of the deterministic baseline codecs (baselines/README.md); the test suite checks
+# that a fresh run reproduces them exactly. Regenerate when a baseline codec changes on purpose.
+baselines: install
+	$(BIN)/python scripts/baselines.py regenerate
 
 # Regenerate the repository's leaderboard/ from fresh runs of the suites that run here.
 leaderboard: install
