@@ -79,7 +79,7 @@ def test_third_party_codec_appears_through_entry_point(tmp_path, monkeypatch, ca
     (dist / "entry_points.txt").write_text("[vcmbench.codecs]\nmycodec = thirdparty_codec:MyCodec\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     fresh = Registry("codec", "vcmbench.codecs", builtin_modules=["vcmbench.codecs"])
-    monkeypatch.setattr("vcmbench.commands.codecs.CODECS", fresh)
+    monkeypatch.setattr("vcmbench.api.codec.CODECS", fresh)  # what `vcmbench codecs` looks up when it runs
     from vcmbench.cli import main
 
     assert main(["codecs"]) == 0
