@@ -126,3 +126,10 @@ def test_limit_below_one_is_refused_before_any_data(tmp_path, capsys, loads):
     argv = ["run", str(_suite_file(tmp_path)), "--out", str(tmp_path / "out"), "--limit", "0"]
     err = _refused(capsys, argv)
     assert "--limit" in err and not loads
+
+
+def test_a_plot_that_cannot_be_written_is_refused_before_any_data(tmp_path, capsys, loads):
+    argv = ["run", str(_suite_file(tmp_path)), "--out", str(tmp_path / "out"),
+            "--plot", str(tmp_path / "missing" / "fig.png")]
+    err = _refused(capsys, argv)
+    assert "--plot" in err and "does not exist" in err and not loads

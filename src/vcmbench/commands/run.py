@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from vcmbench.pipeline.config import load_suite
+from vcmbench.pipeline.plan import check_output_file
 from vcmbench.pipeline.suite import run_suite, untrained_hint
 from vcmbench.report.show import show_report
 
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_suite(args.suite)
+    if args.plot is not None:
+        check_output_file(args.plot, "--plot")
     records = run_suite(config, data_root=args.data_root, out=args.out, limit=args.limit, codecs=args.codecs,
                         device=args.device, progress=not args.quiet, force=args.force, train=args.train)
     print(show_report(records, config.accuracy_levels, plot=args.plot))

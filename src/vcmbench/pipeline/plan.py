@@ -96,3 +96,17 @@ def check_out_dir(out: Path) -> None:
             pass
     except OSError as exc:
         raise UsageError(f"results folder {out} (--out) cannot be written: {exc.strerror or exc}") from exc
+
+
+def check_output_file(path: Path, what: str) -> None:
+    """A file the run will write at its end (a plot) can be written: checked before the work, not after."""
+    folder = Path(path).parent
+    if Path(path).is_dir():
+        raise UsageError(f"{what} {path} is a folder, not a file")
+    if not folder.is_dir():
+        raise UsageError(f"{what} {path}: folder {folder} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what} {path} cannot be written: {exc.strerror or exc}") from exc

@@ -71,6 +71,15 @@ class SuiteRun:
     train_fingerprint: str | None = None
     train_counts: tuple[int, ...] = ()
 
+    def codec_context(self, *, allow_training: bool = False, progress: bool = False) -> CodecContext:
+        """What every codec of the run prepares with: the run's task model and training split."""
+        return CodecContext(
+            task_model=self.task_model, train=self.train, num_classes=self.dataset.info.num_classes,
+            train_prior_counts=self.train_counts, device=self.device, cache_dir=self.cache_dir,
+            seed=self.config.seed, allow_training=allow_training, progress=progress,
+            train_fingerprint=self.train_fingerprint,
+        )
+
 
 def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, limit: int | None,
                   device: str, cache_dir: Path | None = None, force: bool = False) -> SuiteRun:
@@ -130,11 +139,7 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
                         force=force)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
         f"{run.task_model.id} uncompressed accuracy {run.reference_accuracy:.4f}")
-    ctx = CodecContext(
-        task_model=run.task_model, train=run.train, num_classes=run.dataset.info.num_classes,
-        train_prior_counts=run.train_counts, device=run.device, cache_dir=run.cache_dir, seed=config.seed,
-        allow_training=train, progress=progress, train_fingerprint=run.train_fingerprint,
-    )
+    ctx = run.codec_context(allow_training=train, progress=progress)
     # Every encoder gets ready first: what a learned codec loaded (its identity) decides reuse,
     # and points without a checkpoint are known before any measuring starts.
     ready = [_get_ready(p.codec, ctx) for p in points]
