@@ -247,7 +247,7 @@ def _rotation(rng: np.random.Generator, max_tilt: float) -> np.ndarray:
 def augment(rng: np.random.Generator, points: np.ndarray) -> np.ndarray:
     """Anisotropic scale, rotation, occlusion (half the clouds) and noise; then into the unit sphere."""
     n = len(points)
-    p = points * rng.uniform(0.7, 1.3, 3)
+    p = points * rng.uniform(0.6, 1.4, 3)
     p = p @ _rotation(rng, np.radians(25)).T
     if rng.random() < 0.5:  # one side unseen: drop a cap of 10-35 % of the points, refill by repetition
         direction = _sphere(rng, 1)[0]
@@ -257,7 +257,7 @@ def augment(rng: np.random.Generator, points: np.ndarray) -> np.ndarray:
         p = np.concatenate([survivors, survivors[rng.integers(0, len(survivors), n - len(survivors))]])
     p = p - p.mean(axis=0)
     p = p / np.linalg.norm(p, axis=1).max()
-    p = p + rng.normal(scale=rng.uniform(0.01, 0.04), size=p.shape)
+    p = p + rng.normal(scale=rng.uniform(0.015, 0.05), size=p.shape)
     return p[rng.permutation(n)]
 
 
