@@ -18,6 +18,10 @@ for the unmodified task model), ``"features"`` (activations at the task model's 
 ``split``, fed to :meth:`TaskModel.predict_from_features`) or ``"label"`` (the task output).
 
 One codec instance is one operating point. ``operating_points()`` lists the codec's grid.
+
+A :class:`LayeredCodec` (scalable coding) emits ordered layers per block; decoding any prefix of
+them gives an output (the base layer a label, base + enhancement the reconstructed input), and
+the harness counts every layer's bytes and measures every prefix.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any, ClassVar, Literal
 from vcmbench.api.dataset import Dataset
 from vcmbench.api.registry import Registry
 from vcmbench.api.task import TaskModel
+from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.errors import BitstreamError
 
 DecodesTo = Literal["input", "features", "label"]
 Granularity = Literal["sample", "block"]
@@ -130,6 +136,82 @@ class BlockCodec(Codec):
     @abstractmethod
     def decode_block(self, data: bytes) -> list[Any]:
         """One bitstream back to the block's decoded outputs, in order."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a layered bitstream: its name and what the prefix ending with it decodes to."""
+
+    name: str
+    decodes_to: DecodesTo
+
+
+MAX_LAYERS = 16  # what a framed layered stream may claim (a damaged header is refused, not obeyed)
+
+
+class LayeredCodec(BlockCodec):
+    """A scalable codec: each block of inputs becomes ordered layers, and every prefix decodes.
+
+    ``layers`` names the layers in order and says what decoding layers 0..i gives: e.g. the base
+    ``LayerSpec("base", "label")`` and then ``LayerSpec("enhancement", "input")``. The codec's
+    own ``decodes_to`` is the last layer's (the full stream's output).
+
+    * :meth:`encode_layers` turns a block into one bytes object per layer;
+    * :meth:`decode_prefix` turns the first k layers of a block (1 <= k <= len(layers)) into
+      one output per input, of the kind ``layers[k - 1].decodes_to``.
+
+    The rate of layer i is ``8 * len`` of its bytes, and a prefix's rate is the sum over its
+    layers. Each layer is delivered as its own byte string (as a packet or file: its length is
+    known to the receiver, as the length of any bitstream in vcmbench is); everything else a
+    layer's decoding needs (shapes, counts, side information) is inside the layers and counted.
+    An enhancement layer may depend on the layers before it, never on later ones.
+
+    As a plain :class:`BlockCodec` (a harness that knows nothing of layers) the layers travel in
+    one stream, framed by their count and lengths (varints, counted), and decode in full.
+    """
+
+    layers: ClassVar[tuple[LayerSpec, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.layers and getattr(cls, "decodes_to", None) != cls.layers[-1].decodes_to:
+            raise TypeError(f"{cls.__name__}: decodes_to must be the last layer's "
+                            f"({cls.layers[-1].decodes_to!r}), got {getattr(cls, 'decodes_to', None)!r}")
+
+    @abstractmethod
+    def encode_layers(self, xs: Sequence[Any]) -> list[bytes]:
+        """A block of task inputs to one bitstream per layer, in the order of ``layers``."""
+
+    @abstractmethod
+    def decode_prefix(self, layers: Sequence[bytes]) -> list[Any]:
+        """The first k layers of a block to the block's outputs (kind: ``layers[k - 1].decodes_to``).
+
+        Raise BitstreamError on a bad layer or a prefix of the wrong length.
+        """
+
+    def encode_block(self, xs: Sequence[Any]) -> bytes:
+        streams = self.encode_layers(xs)
+        return write_varint(len(streams)) + b"".join(write_varint(len(s)) + bytes(s) for s in streams)
+
+    def decode_block(self, data: bytes) -> list[Any]:
+        return self.decode_prefix(split_layers(data))
+
+
+def split_layers(data: bytes) -> list[bytes]:
+    """The layers of a framed layered stream (:meth:`LayeredCodec.encode_block`)."""
+    count, pos = read_varint(data, 0)
+    if not 1 <= count <= MAX_LAYERS:
+        raise BitstreamError(f"corrupted layered stream (claims {count} layers)")
+    layers = []
+    for _ in range(count):
+        size, pos = read_varint(data, pos)
+        if pos + size > len(data):
+            raise BitstreamError("truncated layered stream")
+        layers.append(data[pos:pos + size])
+        pos += size
+    if pos != len(data):
+        raise BitstreamError(f"layered stream has {len(data) - pos} bytes after its last layer")
+    return layers
 
 
 CODECS: Registry[type[Codec]] = Registry(
