@@ -14,7 +14,7 @@ from vcmbench.report.show import show_report
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a benchmark suite (e.g. mnist) and print the gaps to the bound")
-    p.add_argument("suite", help="a shipped suite (mnist, mnist-cnn, imagenet) or a suite YAML file's path")
+    p.add_argument("suite", help="a suite shipped with vcmbench (e.g. mnist) or a suite YAML file's path")
     p.add_argument("--data-root", type=Path, default=None,
                    help="folder with the real dataset (default: the embedded data, where the suite has one)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N test samples")
