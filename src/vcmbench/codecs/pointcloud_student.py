@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 FAMILY = "pointcloud-student"
 TRAIN_THREADS = 1  # small networks: a second thread gains little and costs much on a busy machine
-DEFAULT_BETAS = (1.0, 3.0, 10.0, 30.0, 100.0)
+DEFAULT_BETAS = (10.0, 30.0, 100.0, 300.0, 1000.0)
 SIZES: dict[str, dict[str, list[int]]] = {
     "micro": {"widths": [16], "hidden": [32]},
     "lite": {"widths": [8, 8, 16, 16, 32], "hidden": [64]},
@@ -65,7 +65,7 @@ class PointCloudStudent(LearnedCodec):
     decodes_to = "label"
     needs_beta = True
     defaults: ClassVar[dict[str, Any]] = {
-        "beta": None, "size": "lite", "epochs": 40, "batch_size": 32, "lr": 3e-3, "train_points": 256,
+        "beta": None, "size": "lite", "epochs": 30, "batch_size": 32, "lr": 3e-3, "train_points": 256,
         "augment": True, "warmup": 0.3, "dropout": 0.1,
     }
 
