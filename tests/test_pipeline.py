@@ -197,3 +197,14 @@ def test_a_missing_training_split_matters_only_to_whoever_uses_it(tmp_path, regi
     monkeypatch.setitem(DATASETS._entries, "toy", factory)
     (record,) = run_suite(suite([{"name": "t-labels"}]), out=tmp_path, progress=False, log=lambda _: None)
     assert record.status == "ok"
+
+
+def test_a_layered_codec_in_a_suite_is_measured_layer_by_layer(tmp_path, registered, monkeypatch):
+    from test_layered import ToyScalable
+
+    monkeypatch.setitem(CODECS._entries, "t-toy-scalable", ToyScalable)
+    (record,) = run_suite(suite([{"name": "t-toy-scalable", "points": [{"shift": 4}]}]), out=tmp_path,
+                          progress=False, log=lambda _: None)
+    assert record.status == "ok", record.error
+    assert [layer.name for layer in record.metrics.layers] == ["base", "enhancement"]
+    assert sum(layer.bits_total for layer in record.metrics.layers) == record.metrics.bits_total

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vcmbench.api.codec import Codec, CodecContext
+from vcmbench.api.codec import Codec, CodecContext, LayeredCodec
 from vcmbench.api.dataset import Dataset
 from vcmbench.api.record import ResultRecord, write_json_atomic, write_record
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
@@ -181,10 +181,13 @@ def _measure(point: Point, identity: dict[str, Any] | None, failure: Exception |
     reused = None if force else reusable(path, **refs, codec=codec_ref(codec, identity))
     if reused is not None:
         return reused, "reused"
-    record = evaluate_point(codec, run.dataset, run.task_model, suite=refs["suite"],
-                            reference_accuracy=run.reference_accuracy, out_path=path, codec_context=ctx,
-                            prepared=True, batch_size=run.config.batch_size, device=device, seed=seed,
-                            progress=progress)
+    evaluate = evaluate_point
+    if isinstance(codec, LayeredCodec):  # every layer's bytes and every prefix measured
+        from vcmbench.pipeline.layered import evaluate_layered_point as evaluate
+    record = evaluate(codec, run.dataset, run.task_model, suite=refs["suite"],
+                      reference_accuracy=run.reference_accuracy, out_path=path, codec_context=ctx,
+                      prepared=True, batch_size=run.config.batch_size, device=device, seed=seed,
+                      progress=progress)
     return record, record.status
 
 
