@@ -45,8 +45,9 @@ def test_set() -> ArrayDataset:
     return synthetic_digits(24, "test", seed=1)
 
 
-def context(train: ArrayDataset, cache: Path, task_model=None) -> CodecContext:
-    return CodecContext(task_model=task_model, train=train, num_classes=4, cache_dir=cache, seed=0)
+def context(train: ArrayDataset, cache: Path, task_model=None, allow_training: bool = True) -> CodecContext:
+    return CodecContext(task_model=task_model, train=train, num_classes=4, cache_dir=cache, seed=0,
+                        allow_training=allow_training)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ Trainable task models and learned codecs both keep their weights this way.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -43,16 +44,22 @@ def file_sha256(path: Path) -> str:
 
 def save_checkpoint(path: Path, config: dict[str, Any], state: dict[str, Any],
                     summary: dict[str, Any] | None = None) -> Path:
-    """Write atomically (temp file + rename): an interrupted save never leaves half a file."""
+    """Write atomically (temp file + rename): an interrupted save never leaves half a file.
+
+    The bytes depend only on the payload (torch names the archive after the file it writes to,
+    so it writes to a buffer first): the same weights always give the same file hash.
+    """
     import torch
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "config": config, "state": state, "summary": dict(summary or {})}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        torch.save(payload, tmp)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is as shareable as any file
         os.replace(tmp, path)
     except BaseException:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # loss_fn(model, inputs, targets, progress in [0, 1)) -> (loss to minimise, {metric name: float} for the log)
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, dict[str, float]]]
 
-TRAIN_THREADS = 2  # CPU threads while training: fixed, so results do not depend on the machine's cores
+TRAIN_THREADS = 1  # CPU threads while training: fixed, so results do not depend on the machine's cores
 
 
 @dataclass

@@ -9,7 +9,6 @@ trained weights, so their difference in rate is purely the cost of per-sample st
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,9 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vcmbench.api.codec import BlockCodec, Codec, CodecContext, SampleCodec
 from vcmbench.codecs.learned.checkpoints import (
     cache_folder,
+    checkpoint_identity,
     checkpoint_name,
     find_checkpoint,
     load_checkpoint,
+    origin_of,
     save_checkpoint,
 )
 from vcmbench.errors import DataError, UsageError
@@ -51,8 +52,11 @@ class LearnedCodec(Codec):
         self.settings: dict[str, Any] = {**self.defaults,
                                          **{k: v for k, v in params.items() if k != "block_size"}}
         self.validate()
+        if self.needs_beta:  # `beta: 16` in a YAML and --beta 16 name the same point (and checkpoint)
+            self.settings["beta"] = float(self.settings["beta"])
         self.model: nn.Module | None = None
         self.coder: LatentCoder | None = None
+        self._identity: dict[str, Any] = {}
 
     # -- what a family provides ------------------------------------------------------------
     def validate(self) -> None:
@@ -88,15 +92,48 @@ class LearnedCodec(Codec):
 
     # -- getting ready ---------------------------------------------------------------------
     def prepare(self, ctx: CodecContext) -> None:
-        """Load the checkpoint trained for this exact configuration, or train and save it."""
+        """Load the checkpoint trained for this exact configuration; train it only when allowed.
+
+        Training inside a run is opt-in (``ctx.allow_training``, `vcmbench run --train`): a missing
+        checkpoint otherwise stops this point with what to run, never a silent hour of training.
+        """
         config = self.checkpoint_config(ctx)
         path = find_checkpoint(config, ctx.cache_dir)
         if path is None:
-            target = cache_folder(ctx.cache_dir) / checkpoint_name(config)
-            print(f"{self.name}: no checkpoint for {self.params} at {target}; training it now "
-                  f"(or run `vcmbench train {self.family}` first)", file=sys.stderr)
-            path = self.train(ctx, progress=sys.stderr.isatty())
+            if not ctx.allow_training:
+                raise DataError(self.missing_checkpoint_message(ctx, config))
+            path = self.train(ctx, progress=ctx.progress)
         self.load(path, ctx, config)
+
+    def _point_params(self) -> list[tuple[str, Any]]:
+        """The parameters that make this point, beta first (block_size only groups samples)."""
+        given = {k: v for k, v in self.params.items() if k != "block_size"}
+        return sorted(given.items(), key=lambda kv: (kv[0] != "beta", kv[0]))
+
+    def point_label(self) -> str:
+        """``entropic-student beta=16``: the family and the parameters that make this point."""
+        return " ".join([self.family, *(f"{k}={_fmt(v)}" for k, v in self._point_params())])
+
+    def train_command(self, ctx: CodecContext) -> str:
+        """The `vcmbench train` command that makes this point's checkpoint where this run looks."""
+        args = ["vcmbench", "train", self.family, "--suite", getattr(ctx, "suite", None) or "SUITE"]
+        for key, value in self._point_params():
+            if key == "beta" and self.needs_beta:
+                args += ["--beta", _fmt(value)]
+            elif key == "epochs":
+                args += ["--epochs", _fmt(value)]
+            else:
+                args += ["--param", f"{key}={_fmt(value)}"]
+        cache = Path(ctx.cache_dir)
+        if cache.name == "cache" and cache.parent != Path("results"):
+            args += ["--out", str(cache.parent)]
+        return " ".join(args)
+
+    def missing_checkpoint_message(self, ctx: CodecContext, config: dict[str, Any]) -> str:
+        fingerprint = config.get("train")
+        return (f"{self.point_label()}: no checkpoint for this training data ({fingerprint}) in "
+                f"{cache_folder(ctx.cache_dir)}; train it with `{self.train_command(ctx)}` "
+                f"or run with --train")
 
     def train(self, ctx: CodecContext, *, progress: bool = True, resume: bool = False,
               force: bool = False) -> Path:
@@ -130,6 +167,7 @@ class LearnedCodec(Codec):
 
         config = config or self.checkpoint_config(ctx)
         payload = load_checkpoint(path, config)
+        identity = checkpoint_identity(path, origin_of(path, ctx.cache_dir))
         model = self.build_model(ctx, config)
         state = payload["state"].get("model")
         if not isinstance(state, dict):
@@ -144,6 +182,7 @@ class LearnedCodec(Codec):
             raise DataError(f"checkpoint {path} does not fit the network (missing {missing[:3]}, "
                             f"unexpected {list(unexpected)[:3]})")
         self.attach(model)
+        self._identity = identity
         return payload
 
     def attach(self, model: nn.Module) -> None:
@@ -152,6 +191,11 @@ class LearnedCodec(Codec):
 
         self.model = model.cpu().eval()
         self.coder = LatentCoder(model.bottleneck)
+        self._identity = {}  # weights not from a checkpoint file: nothing to name
+
+    def identity(self) -> dict[str, Any]:
+        """The checkpoint in use: ``{"checkpoint": {"sha256", "origin", "name"}}`` (see Codec.identity)."""
+        return dict(self._identity)
 
     def _coder(self) -> LatentCoder:
         if self.coder is None:
@@ -212,6 +256,11 @@ class LearnedBlockCodec(LearnedCodec, BlockCodec):
 
     def decode_block(self, data: bytes) -> list[Any]:
         return self._outputs_chunked(self._coder().decode_block(data))
+
+
+def _fmt(value: Any) -> str:
+    """16.0 -> 16, 0.5 -> 0.5, strings as they are: how a user would type the value."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def input_fingerprint(ctx: CodecContext) -> str:
