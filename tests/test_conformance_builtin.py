@@ -1,0 +1,51 @@
+"""Every built-in codec passes the conformance kit (a few test samples, every operating point).
+
+The label, image and identity codecs run on the embedded MNIST suite with all their points, the
+entropic students on their shipped checkpoints, split-feature on a one-epoch CNN of synthetic
+digits at each of its split points (it trains its small checkpoints on the way).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from vcmbench.api.codec import CODECS
+from vcmbench.conformance import check_codecs
+
+TOYS = "conformance_toys"
+MNIST_ALL_POINTS = ["label-fixed", "label-huffman", "label-block", "label-ans", "label-lossy", "label-vq",
+                    "jpeg", "webp", "png", "passthrough"]
+MNIST_STUDENTS = ["entropic-student", "entropic-student-block"]
+SPLIT_FEATURE = ["split-feature", "split-feature-block"]
+FAST_SPLIT = {"step": 2.0, "epochs": 1, "fit_samples": 64}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mnist_cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("mnist-cache"))
+
+
+def test_every_builtin_codec_is_covered_here():
+    builtin = {n for n in CODECS.names() if CODECS.get(n).__module__.startswith("vcmbench.")}
+    assert builtin == set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE)
+
+
+def test_label_image_and_identity_codecs_conform_at_every_point(mnist_cache):
+    findings = check_codecs(MNIST_ALL_POINTS, suite="mnist", limit=8, points="all", cache_dir=mnist_cache,
+                            flips=24)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_entropic_students_conform_on_their_shipped_checkpoints(mnist_cache):
+    findings = check_codecs(MNIST_STUDENTS, suite="mnist", limit=8, points="all", cache_dir=mnist_cache,
+                            flips=24)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_split_feature_conforms_at_every_split_point(tmp_path):
+    points = [{"split": split, **FAST_SPLIT} for split in ("conv1", "conv2", "fc1")]
+    findings = check_codecs(SPLIT_FEATURE, setup=f"{TOYS}:tiny_cnn_setup",
+                            cache_dir=tmp_path, points=points, flips=24)
+    assert findings == [], "\n".join(map(str, findings))
