@@ -24,7 +24,7 @@ from pathlib import Path
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-COMMANDS = ("codecs", "run", "report", "train", "publish", "bound")
+COMMANDS = ("codecs", "run", "report", "train", "publish", "bound", "check_codec")
 OUTPUT_ARGUMENTS = ("out", "plot", "output")  # attributes naming what a command writes
 EXIT_BROKEN_PIPE = 141
 
