@@ -196,6 +196,32 @@ def test_damaged_block_stream_is_a_bitstream_error(student_cache: Path, train_se
         block.decode_block(bytes(stream))
 
 
+def test_headers_claiming_huge_shapes_are_bitstream_errors(student_cache: Path,
+                                                           train_set: ArrayDataset) -> None:
+    """12 bytes claiming 4096×8192 latents, or a million samples, never reach the decoder's allocation."""
+    import zlib
+
+    from vcmbench.codecs.learned.entropy_model import BLOCK_MAGIC
+    from vcmbench.entropy.framing import write_varint
+
+    def block(n: int) -> bytes:
+        header = bytes([BLOCK_MAGIC]) + write_varint(n) + write_varint(1) + write_varint(1)
+        return header + zlib.crc32(header + bytes(16)).to_bytes(4, "little") + bytes(16)
+
+    sample = EntropicStudentCodec(beta=4.0, **TINY)
+    sample.prepare(context(train_set, student_cache))
+    with pytest.raises(BitstreamError, match="4096×8192"):
+        sample.decode(write_varint(4096) + write_varint(8192) + bytes(8))
+    blocks = EntropicStudentBlockCodec(beta=4.0, block_size=8, **TINY)
+    blocks.prepare(context(train_set, student_cache))
+    with pytest.raises(BitstreamError, match="at most 8"):
+        blocks.decode_block(block(9))
+    unbounded = EntropicStudentBlockCodec(beta=4.0, **TINY)
+    unbounded.prepare(context(train_set, student_cache))
+    with pytest.raises(BitstreamError, match="needs at least"):
+        unbounded.decode_block(block(1_000_000))
+
+
 def test_categorical_latent_codes_one_index_per_sample(train_set: ArrayDataset, test_set: ArrayDataset,
                                                        tmp_path: Path) -> None:
     params = {**TINY, "latent": "categorical", "codewords": 4}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import pytest
 import torch
 from compressai.entropy_models import EntropyBottleneck
 
-from vcmbench.codecs.learned.entropy_model import LatentCoder, coder_free_state, tighten_tails
+from vcmbench.codecs.learned.entropy_model import BLOCK_MAGIC, LatentCoder, coder_free_state, tighten_tails
+from vcmbench.entropy.framing import write_varint
 from vcmbench.errors import BitstreamError
 
 
@@ -130,3 +134,61 @@ def test_coder_free_state_drops_only_cdf_tables(coder: LatentCoder) -> None:
     kept = coder_free_state(coder.bottleneck.state_dict())
     assert "quantiles" in kept
     assert not any(k.endswith(("_offset", "_quantized_cdf", "_cdf_length")) for k in kept)
+
+
+def _refuse_decompress(coder: LatentCoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise AssertionError("the decoder ran on a header the stream cannot hold")
+
+    monkeypatch.setattr(coder.bottleneck, "decompress", boom)
+
+
+def _block(n: int, h: int, w: int, payload: bytes) -> bytes:
+    header = bytes([BLOCK_MAGIC]) + write_varint(n) + write_varint(h) + write_varint(w)
+    return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
+
+
+def test_headers_claiming_more_than_the_stream_holds_are_refused_before_decoding(
+        coder: LatentCoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    _refuse_decompress(coder, monkeypatch)
+    bomb = write_varint(4096) + write_varint(8192) + bytes(8)  # 12 bytes claiming 4096×8192 latents
+    assert len(bomb) == 12
+    with pytest.raises(BitstreamError, match="needs at least"):
+        coder.decode_sample(bomb)
+    with pytest.raises(BitstreamError, match="needs at least"):
+        coder.decode_block(_block(1_000_000, 2, 3, bytes(64)))  # a valid checksum does not help
+    with pytest.raises(BitstreamError, match="at most 16"):
+        coder.decode_block(_block(17, 2, 3, bytes(64)), max_samples=16)
+
+
+def test_the_bound_is_what_the_coder_tables_allow(coder: LatentCoder) -> None:
+    """Σ_c −log2 of each channel's most likely symbol frequency, from the rANS tables themselves."""
+    eb = coder.bottleneck
+    expected = 0.0
+    for c in range(eb.channels):
+        cdf = eb._quantized_cdf[c, : eb._cdf_length[c]].double()
+        expected += -math.log2(float((cdf[1:] - cdf[:-1]).max()) / 2 ** eb.entropy_coder_precision)
+    assert coder.min_bits_per_position == pytest.approx(expected)
+    assert coder.min_bits_per_position > 0
+
+
+def test_the_most_compressible_stream_still_decodes(coder: LatentCoder) -> None:
+    """Latents all at each channel's most likely symbol: the cheapest legitimate stream passes the bound."""
+    eb = coder.bottleneck
+    top = torch.stack([torch.diff(eb._quantized_cdf[c, : eb._cdf_length[c]]).argmax() for c in range(4)])
+    values = (top + eb._offset).float() + eb._get_medians().reshape(-1)  # symbol -> latent value
+    y = values.reshape(1, 4, 1, 1).expand(400, 4, 2, 3).contiguous()
+    stream = coder.encode_block(y)
+    positions = 400 * 2 * 3
+    assert positions * coder.min_bits_per_position <= 8 * len(stream)
+    assert torch.equal(coder.decode_block(stream), coder.quantize(y))
+
+
+def test_a_fixed_latent_shape_refuses_other_headers(coder: LatentCoder,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    fixed = LatentCoder(coder.bottleneck, latent_hw=(2, 3))
+    stream = fixed.encode_samples(_latents(1, seed=9))[0]
+    assert fixed.decode_sample(stream).shape == (4, 2, 3)
+    _refuse_decompress(fixed, monkeypatch)
+    with pytest.raises(BitstreamError, match="this model's are 2×3"):
+        fixed.decode_sample(write_varint(3) + write_varint(2) + stream[2:])

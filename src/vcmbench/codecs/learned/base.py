@@ -40,6 +40,8 @@ class LearnedCodec(Codec):
     family: ClassVar[str] = "?"  # checkpoint family: the per-sample and block variants share weights
     defaults: ClassVar[dict[str, Any]] = {}  # every training/architecture parameter with its default
     needs_beta: ClassVar[bool] = False  # operating points are set by beta (the rate/task trade-off)
+    # The per-sample latent height×width when the network fixes it (decoders refuse other headers).
+    latent_hw: ClassVar[tuple[int, int] | None] = None
 
     def __init__(self, **params: Any):
         unknown = sorted(set(params) - set(self.defaults) - {"block_size"})
@@ -190,7 +192,7 @@ class LearnedCodec(Codec):
         from vcmbench.codecs.learned.entropy_model import LatentCoder
 
         self.model = model.cpu().eval()
-        self.coder = LatentCoder(model.bottleneck)
+        self.coder = LatentCoder(model.bottleneck, self.latent_hw)
         self._identity = {}  # weights not from a checkpoint file: nothing to name
 
     def identity(self) -> dict[str, Any]:
@@ -255,7 +257,7 @@ class LearnedBlockCodec(LearnedCodec, BlockCodec):
         return self._coder().encode_block(self._latents_chunked(list(xs)))
 
     def decode_block(self, data: bytes) -> list[Any]:
-        return self._outputs_chunked(self._coder().decode_block(data))
+        return self._outputs_chunked(self._coder().decode_block(data, max_samples=self.block_size))
 
 
 def _fmt(value: Any) -> str:

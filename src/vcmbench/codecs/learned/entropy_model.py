@@ -11,6 +11,12 @@ the bitstream and is counted. Two framings:
 compressai's C++ decoder trusts its input, so every length and shape is validated before it
 runs, the payload is zero-padded past the furthest word a decode can read, and block
 streams carry a CRC: a damaged stream raises BitstreamError instead of reading out of bounds.
+
+A header cannot claim more than its stream can hold: every coded position costs at least the
+self-information of the most likely symbol of each channel (read off the coder's own CDF
+tables), and a legitimate payload of B bytes carries at most 8·B bits of it. A header that
+claims more, or a shape other than the model's known latent shape, is refused before any
+memory is allocated for it (a 12-byte stream cannot make the decoder build a 4096×8192 tensor).
 """
 
 from __future__ import annotations
@@ -36,6 +42,20 @@ _MIN_PAYLOAD = 2 * _WORD  # the flushed 64-bit coder state
 MIN_SYMBOLS = 8
 _MAX_SYMBOLS = 1 << 28  # refuse headers that would make the decoder allocate absurd tensors
 _CODER_BUFFERS = ("_offset", "_quantized_cdf", "_cdf_length")
+_SLACK_BITS = 64  # rounding of the per-symbol minimum; a legitimate stream stays far inside the bound
+
+
+def min_bits_per_position(bottleneck: EntropyBottleneck) -> float:
+    """The fewest bits one latent position (all channels) can cost: Σ_c −log2(max symbol frequency).
+
+    Read from the integer CDF tables the rANS coder actually uses (the escape symbol included).
+    """
+    precision = int(bottleneck.entropy_coder_precision)
+    total = 0.0
+    for cdf, length in zip(bottleneck._quantized_cdf, bottleneck._cdf_length.tolist(), strict=True):
+        top = int(torch.diff(cdf[:length]).max()) if length > 1 else 1
+        total += precision - math.log2(max(top, 1))
+    return total
 
 
 def coder_free_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -55,13 +75,19 @@ def tighten_tails(bottleneck: EntropyBottleneck) -> None:
 
 
 class LatentCoder:
-    """Entropy-codes latents (N×C×H×W) with a trained, ``update()``-d EntropyBottleneck."""
+    """Entropy-codes latents (N×C×H×W) with a trained, ``update()``-d EntropyBottleneck.
 
-    def __init__(self, bottleneck: EntropyBottleneck):
+    ``latent_hw``: the per-sample latent height and width when the model fixes them (a vector
+    latent is 1×1); decoders then refuse any other shape. ``max_samples`` caps a block's count.
+    """
+
+    def __init__(self, bottleneck: EntropyBottleneck, latent_hw: tuple[int, int] | None = None):
         bottleneck.eval()
         bottleneck.update(force=True)
         self.bottleneck = bottleneck
         self.channels = int(bottleneck.channels)
+        self.latent_hw = latent_hw
+        self.min_bits_per_position = min_bits_per_position(bottleneck)
 
     # -- what the decoder reproduces -------------------------------------------------------
     @torch.no_grad()
@@ -91,8 +117,8 @@ class LatentCoder:
         height, pos = read_varint(data, 0)
         width, pos = read_varint(data, pos)
         payload = data[pos:]
-        self._check_shape(1, height, width)
         self._check_payload(payload)
+        self._check_shape(1, height, width, payload)
         return self._decompress(payload, 1, height, width)[0]
 
     # -- block ---------------------------------------------------------------------------------
@@ -108,8 +134,8 @@ class LatentCoder:
         return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
 
     @torch.no_grad()
-    def decode_block(self, data: bytes) -> torch.Tensor:
-        """A block stream back to its quantised latents (N×C×H×W)."""
+    def decode_block(self, data: bytes, max_samples: int | None = None) -> torch.Tensor:
+        """A block stream back to its quantised latents (N×C×H×W); at most ``max_samples`` of them."""
         if not data or data[0] != BLOCK_MAGIC:
             raise BitstreamError("not a learned-codec block stream (bad magic byte)")
         n, pos = read_varint(data, 1)
@@ -120,8 +146,10 @@ class LatentCoder:
         header, crc, payload = data[:pos], data[pos:pos + 4], data[pos + 4:]
         if zlib.crc32(header + payload).to_bytes(4, "little") != crc:
             raise BitstreamError("corrupted or truncated block stream (checksum mismatch)")
-        self._check_shape(n, h, w)
+        if max_samples is not None and n > max_samples:
+            raise BitstreamError(f"corrupted block header ({n} samples in a block of at most {max_samples})")
         self._check_payload(payload)
+        self._check_shape(n, h, w, payload)
         flat = self._decompress(payload, 1, n * h, w)
         return flat.reshape(self.channels, n, h, w).permute(1, 0, 2, 3).contiguous()
 
@@ -139,9 +167,17 @@ class LatentCoder:
             raise ValueError(f"a compressai string needs at least {MIN_SYMBOLS} symbols (its encoder "
                              f"overruns its buffer on fewer); this one would have {count}")
 
-    def _check_shape(self, n: int, h: int, w: int) -> None:
+    def _check_shape(self, n: int, h: int, w: int, payload: bytes) -> None:
+        shape = f"{n}×{self.channels}×{h}×{w}"
         if min(n, h, w) < 1 or n * h * w * self.channels > _MAX_SYMBOLS:
-            raise BitstreamError(f"corrupted stream header (shape {n}×{self.channels}×{h}×{w})")
+            raise BitstreamError(f"corrupted stream header (shape {shape})")
+        if self.latent_hw is not None and (h, w) != tuple(self.latent_hw):
+            raise BitstreamError(f"corrupted stream header (latents {h}×{w}; this model's are "
+                                 f"{self.latent_hw[0]}×{self.latent_hw[1]})")
+        least = n * h * w * self.min_bits_per_position
+        if least > 8 * len(payload) + _SLACK_BITS:
+            raise BitstreamError(f"corrupted stream header: shape {shape} needs at least {least:.0f} bits, "
+                                 f"the payload holds {8 * len(payload)}")
 
     @staticmethod
     def _check_payload(payload: bytes) -> None:

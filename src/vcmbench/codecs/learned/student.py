@@ -52,6 +52,7 @@ class EntropicStudent(LearnedCodec):
     version = "1"
     decodes_to = "label"
     needs_beta = True
+    latent_hw = (1, 1)  # g_a ends in a linear layer: one C-vector (or codeword index) per image
     defaults: ClassVar[dict[str, Any]] = {
         "beta": None, "objective": "supervised", "latent_channels": 8, "width": 16, "hidden": 32,
         "features": 64, "in_channels": 1, "epochs": 24, "batch_size": 64, "lr": 3e-3,
