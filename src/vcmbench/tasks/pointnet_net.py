@@ -29,9 +29,16 @@ class PointMLP(nn.Module):
         self.norm = nn.BatchNorm1d(c_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.linear(x)
-        b, p, c = y.shape
-        return torch.relu(self.norm(y.reshape(b * p, c)).reshape(b, p, c))
+        if self.training:
+            y = self.linear(x)
+            b, p, c = y.shape
+            return torch.relu(self.norm(y.reshape(b * p, c)).reshape(b, p, c))
+        # Inference: batch norm is an affine map, folded into the linear layer (one pass over the
+        # points instead of three; the same function up to float rounding).
+        norm = self.norm
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        bias = norm.bias - norm.running_mean * scale
+        return torch.relu_(nn.functional.linear(x, self.linear.weight * scale[:, None], bias))
 
 
 class MaxPool(nn.Module):
