@@ -59,6 +59,7 @@ class LearnedCodec(Codec):
         self.model: nn.Module | None = None
         self.coder: LatentCoder | None = None
         self._identity: dict[str, Any] = {}
+        self._last_latents: tuple[tuple[Any, ...], torch.Tensor] | None = None
 
     # -- what a family provides ------------------------------------------------------------
     def validate(self) -> None:
@@ -193,6 +194,7 @@ class LearnedCodec(Codec):
 
         self.model = model.cpu().eval()
         self.coder = LatentCoder(model.bottleneck, self.latent_hw)
+        self._last_latents = None  # latents of other weights
         self._identity = {}  # weights not from a checkpoint file: nothing to name
 
     def identity(self) -> dict[str, Any]:
@@ -204,11 +206,24 @@ class LearnedCodec(Codec):
             raise UsageError(f"{self.name}: not prepared (call prepare(ctx) to load or train weights)")
         return self.coder
 
-    def _latents_chunked(self, xs: Sequence[Any]) -> torch.Tensor:
+    def _latents_chunked(self, xs: Sequence[Any], *, keep: bool = False) -> torch.Tensor:
+        """g_a of a batch. Encoding keeps (``keep``) the batch's latents until the next call, so
+        estimating the rate of the batch just encoded (what the pipeline does next) reuses them
+        instead of running the analysis transform again; the estimate releases them."""
         import torch
 
+        items = tuple(xs)
+        cached, self._last_latents = self._last_latents, None
+        # The inputs themselves are held and compared (not their ids): a cached entry can never
+        # match another batch that happens to reuse freed memory.
+        if cached is not None and len(cached[0]) == len(items) and all(
+                a is b for a, b in zip(cached[0], items, strict=True)):
+            return cached[1]
         with torch.no_grad():
-            return torch.cat([self.latents(xs[i:i + CHUNK]) for i in range(0, len(xs), CHUNK)])
+            y = torch.cat([self.latents(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)])
+        if keep:
+            self._last_latents = (items, y)
+        return y
 
     def _outputs_chunked(self, y_hat: torch.Tensor) -> list[Any]:
         import torch
@@ -221,7 +236,7 @@ class LearnedCodec(Codec):
 
     def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
         """The entropy model's likelihood estimate of the payload bits (framing excluded)."""
-        return self._coder().estimate_bits(self._latents_chunked(list(inputs)))
+        return self._coder().estimate_bits(self._latents_chunked(inputs))
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
@@ -235,7 +250,7 @@ class LearnedSampleCodec(LearnedCodec, SampleCodec):
         return self.encode_batch([x])[0]
 
     def encode_batch(self, xs: Sequence[Any]) -> list[bytes]:
-        return self._coder().encode_samples(self._latents_chunked(list(xs)))
+        return self._coder().encode_samples(self._latents_chunked(xs, keep=True))
 
     def decode(self, data: bytes) -> Any:
         return self.decode_batch([data])[0]
@@ -254,7 +269,7 @@ class LearnedBlockCodec(LearnedCodec, BlockCodec):
     """The latents of a whole block in one compressai string, behind one small header."""
 
     def encode_block(self, xs: Sequence[Any]) -> bytes:
-        return self._coder().encode_block(self._latents_chunked(list(xs)))
+        return self._coder().encode_block(self._latents_chunked(xs, keep=True))
 
     def decode_block(self, data: bytes) -> list[Any]:
         return self._outputs_chunked(self._coder().decode_block(data, max_samples=self.block_size))
