@@ -1,4 +1,12 @@
-"""The task-model contract: the vision model that receives what a codec decodes."""
+"""The task-model contract: the vision model that receives what a codec decodes.
+
+A classifier predicts integer labels and is measured by accuracy. A task model may produce other
+outputs (``output = "detections"``: one :class:`~vcmbench.api.dataset.Detections` per image) and
+rank by a dataset-level metric of its own (``metric``, e.g. ``"mAP@[.5:.95]"``, computed by
+:meth:`TaskModel.scores`). Records still carry ``accuracy`` and ``correct``: what a sample being
+"correct" means is the task model's to say (:meth:`TaskModel.correct`; for detection, the image's
+decoded objects form exactly its annotated configuration).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +38,10 @@ class TaskModel(ABC):
 
     name: ClassVar[str] = "?"  # set by the registry
     version: ClassVar[str] = "1"
+    # What ``predict`` returns: "label" (int64 array) or "detections" (a list of Detections).
+    output: ClassVar[str] = "label"
+    # The metric results are ranked by: "accuracy", or a key of what ``scores`` returns.
+    metric: ClassVar[str] = "accuracy"
 
     def __init__(self, **params: Any):
         self.params: dict[str, Any] = dict(params)
@@ -50,8 +62,44 @@ class TaskModel(ABC):
         return None
 
     @abstractmethod
-    def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        """Labels (int64, shape (N,)) for a batch of task inputs."""
+    def predict(self, inputs: Sequence[Any]) -> Any:
+        """Labels (int64, shape (N,)) for a batch of task inputs; for ``output = "detections"`` a
+        list of N :class:`~vcmbench.api.dataset.Detections`."""
+
+    def check_dataset(self, dataset: Dataset) -> None:  # noqa: B027 - optional hook
+        """Refuse (VcmbenchError) a dataset this prepared model cannot be measured on.
+
+        Called before the first prediction on the test split: e.g. a detector whose classes are
+        not the dataset's categories.
+        """
+
+    def correct(self, dataset: Dataset, predictions: Any) -> np.ndarray:
+        """Which samples the predictions (for every sample of ``dataset``, in order) get right (bool)."""
+        return np.asarray(predictions) == np.asarray(dataset.labels())
+
+    def scores(self, dataset: Dataset, predictions: Any) -> dict[str, float]:
+        """Dataset-level metrics of the predictions beyond accuracy (finite numbers), by name."""
+        return {}
+
+    def prediction_labels(self, predictions: Any) -> np.ndarray:
+        """One integer per sample for the per-sample file, comparable with the dataset's labels.
+
+        A classifier's predictions themselves; a detector's number of objects in each predicted
+        configuration (the dataset's labels being objects per image).
+        """
+        return np.asarray(predictions, dtype=np.int64)
+
+    def check_outputs(self, outputs: Sequence[Any], num_classes: int) -> Any:
+        """Task outputs decoded by a codec (``decodes_to = "label"``), checked; raise ValueError.
+
+        Labels must be integers in 0..num_classes-1; a detector checks for Detections instead.
+        """
+        preds = np.asarray(outputs)
+        if preds.ndim != 1 or not np.issubdtype(preds.dtype, np.integer):
+            raise ValueError("decoded labels are not a flat sequence of integers")
+        if preds.size and (preds.min() < 0 or preds.max() >= num_classes):
+            raise ValueError(f"decoded label outside 0..{num_classes - 1}")
+        return preds.astype(np.int64)
 
     def features(self, inputs: Sequence[Any], split: str) -> Any:
         """The activations at ``split`` for a batch of inputs (split-computing codecs)."""

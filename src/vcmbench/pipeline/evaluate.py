@@ -7,6 +7,14 @@ that smuggles state from its encoder to its decoder fails here instead of passin
 A codec failure (an exception in prepare/encode/decode, outputs of the wrong shape or count) is
 not a crash: it becomes a record with ``status = "failed"`` and the error, so a suite goes on
 with its other codecs.
+
+What the task model predicts need not be a label: a detector returns one set of detections per
+image. Predictions flow through as the task model made them; the task model says which samples
+are correct (:meth:`~vcmbench.api.task.TaskModel.correct`) and computes its dataset-level scores
+(:meth:`~vcmbench.api.task.TaskModel.scores`, e.g. COCO mAP), which the record carries in
+``Metrics.scores`` beside the same scores on uncompressed input (``TaskRef.reference_scores``).
+A codec that decodes to the task output (``decodes_to = "label"``) hands the task model's kind of
+output straight to the scoring (labels, or detections for a detector).
 """
 
 from __future__ import annotations
@@ -27,10 +35,11 @@ from vcmbench.api.codec import BlockCodec, Codec, CodecContext, SampleCodec
 from vcmbench.api.dataset import Dataset
 from vcmbench.api.record import Metrics, Provenance, ResultRecord, write_record, write_text_atomic
 from vcmbench.api.task import TaskModel
-from vcmbench.pipeline.refs import codec_ref, dataset_ref, jsonable, task_ref
+from vcmbench.pipeline.refs import REFERENCE_SCORES_ATTR, codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.theory.confidence import clopper_pearson
 
-__all__ = ["CodecFailure", "batches", "evaluate_point", "jsonable", "new_decoder", "reference_accuracy"]
+__all__ = ["CodecFailure", "Reference", "batches", "evaluate_point", "jsonable", "new_decoder",
+           "reference_accuracy", "reference_result"]
 
 
 class CodecFailure(Exception):
@@ -53,36 +62,85 @@ def batches(n: int, size: int) -> Iterator[list[int]]:
         yield list(range(start, min(n, start + size)))
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The task model on uncompressed inputs: its accuracy and its dataset-level scores."""
+
+    accuracy: float
+    scores: dict[str, float]
+
+
+
+
+def reference_result(task_model: TaskModel, dataset: Dataset, batch_size: int) -> Reference:
+    """The ceiling every result carries: the task model's accuracy and scores on uncompressed inputs.
+
+    The scores are also kept on the task model instance (by test-set fingerprint), so the record
+    descriptions of the run (:func:`vcmbench.pipeline.refs.task_ref`) carry them.
+    """
+    task_model.check_dataset(dataset)
+    parts = [task_model.predict(dataset.inputs(idx)) for idx in batches(len(dataset), batch_size)]
+    predictions = collect_predictions(task_model, parts)
+    correct = np.asarray(task_model.correct(dataset, predictions), dtype=bool)
+    scores = {k: float(v) for k, v in task_model.scores(dataset, predictions).items()}
+    task_model.__dict__.setdefault(REFERENCE_SCORES_ATTR, {})[dataset.info.fingerprint] = scores
+    return Reference(float(correct.mean()), scores)
+
+
 def reference_accuracy(task_model: TaskModel, dataset: Dataset, batch_size: int) -> float:
     """The task model on uncompressed inputs: the accuracy ceiling every result carries."""
-    labels = dataset.labels()
-    correct = 0
-    for idx in batches(len(dataset), batch_size):
-        correct += int((np.asarray(task_model.predict(dataset.inputs(idx))) == labels[idx]).sum())
-    return correct / len(dataset)
+    return reference_result(task_model, dataset, batch_size).accuracy
+
+
+def _reference_scores(task_model: TaskModel, dataset: Dataset, batch_size: int) -> dict[str, float]:
+    """The task model's scores on the uncompressed split (computed once per instance and split)."""
+    if type(task_model).scores is TaskModel.scores:
+        return {}
+    known = task_model.__dict__.get(REFERENCE_SCORES_ATTR, {})
+    if dataset.info.fingerprint in known:
+        return dict(known[dataset.info.fingerprint])
+    return reference_result(task_model, dataset, batch_size).scores
+
+
+def collect_predictions(task_model: TaskModel, parts: Sequence[Any]) -> Any:
+    """Per-batch predictions joined in sample order: one int64 array for labels, else one list."""
+    if task_model.output == "label":
+        arrays = [np.asarray(p, dtype=np.int64).reshape(-1) for p in parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+    return [p for part in parts for p in part]
+
+
+def _as_predictions(task_model: TaskModel, predicted: Any, count: int) -> Any:
+    """The task model's answers for one batch, in its own kind, checked for their number."""
+    if task_model.output == "label":
+        out = np.asarray(predicted, dtype=np.int64).reshape(-1)
+    else:
+        out = list(predicted)
+    if len(out) != count:
+        raise CodecFailure(f"the task model returned {len(out)} predictions for {count} inputs")
+    return out
 
 
 def _predict(codec: Codec, task_model: TaskModel, inputs: Sequence[Any], decoded: list[Any],
-             num_classes: int) -> np.ndarray:
+             num_classes: int) -> Any:
     """Route decoded outputs by what the codec decodes to, checking the contract on the way."""
     if len(decoded) != len(inputs):
         raise CodecFailure(f"decode returned {len(decoded)} outputs for {len(inputs)} inputs")
-    if codec.decodes_to == "label":
-        preds = np.asarray(decoded)
-        if preds.ndim != 1 or not np.issubdtype(preds.dtype, np.integer):
-            raise CodecFailure("decoded labels are not a flat sequence of integers")
-        if preds.size and (preds.min() < 0 or preds.max() >= num_classes):
-            raise CodecFailure(f"decoded label outside 0..{num_classes - 1}")
-        return preds.astype(np.int64)
+    if codec.decodes_to == "label":  # the task output itself: labels, or detections for a detector
+        try:
+            return _as_predictions(task_model, task_model.check_outputs(decoded, num_classes), len(inputs))
+        except ValueError as exc:
+            raise CodecFailure(str(exc)) from exc
     if codec.decodes_to == "input":
         for x, y in zip(inputs, decoded, strict=True):
             if np.shape(y) != np.shape(x):
                 raise CodecFailure(f"decoded input has shape {np.shape(y)}, expected {np.shape(x)}")
-        return np.asarray(task_model.predict(decoded), dtype=np.int64)
+        return _as_predictions(task_model, task_model.predict(decoded), len(inputs))
     if codec.decodes_to == "features":
         if codec.split is None:
             raise CodecFailure("a features codec must name its task model split point")
-        return np.asarray(task_model.predict_from_features(_stack(decoded), codec.split), dtype=np.int64)
+        return _as_predictions(task_model, task_model.predict_from_features(_stack(decoded), codec.split),
+                               len(inputs))
     raise CodecFailure(f"unknown decodes_to {codec.decodes_to!r}")
 
 
@@ -96,7 +154,7 @@ def _stack(items: list[Any]) -> Any:
 
 
 def _run_sample_codec(codec: SampleCodec, decoder: SampleCodec, dataset: Dataset, task_model: TaskModel,
-                      batch_size: int, tally: _Tally, bits: list[int | None], preds: list[np.ndarray],
+                      batch_size: int, tally: _Tally, bits: list[int | None], preds: list[Any],
                       bar: tqdm) -> None:
     for idx in batches(len(dataset), batch_size):
         xs = dataset.inputs(idx)
@@ -119,7 +177,7 @@ def _run_sample_codec(codec: SampleCodec, decoder: SampleCodec, dataset: Dataset
 
 
 def _run_block_codec(codec: BlockCodec, decoder: BlockCodec, dataset: Dataset, task_model: TaskModel,
-                     batch_size: int, tally: _Tally, bits: list[int | None], preds: list[np.ndarray],
+                     batch_size: int, tally: _Tally, bits: list[int | None], preds: list[Any],
                      bar: tqdm) -> None:
     block = codec.block_size or len(dataset)
     if not isinstance(block, int) or block < 1:
@@ -163,7 +221,7 @@ def new_decoder(codec: Codec) -> Codec:
 def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, suite: str,
                    reference_accuracy: float, out_path: Path, codec_context: CodecContext | None = None,
                    prepared: bool = False, batch_size: int = 256, device: str = "cpu", seed: int = 0,
-                   progress: bool = True) -> ResultRecord:
+                   progress: bool = True, reference_scores: dict[str, float] | None = None) -> ResultRecord:
     """Run one operating point over the whole dataset and write its record (and per-sample CSV).
 
     ``codec`` encodes; a separate instance built by :func:`new_decoder` decodes. With a
@@ -175,15 +233,20 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
 
     The per-sample CSV is written first and the record last, both atomically: a record on
     disk always has its samples beside it, and the record holds the CSV's sha256.
+
+    ``reference_scores``: the task model's scores on uncompressed input (``TaskRef.reference_scores``);
+    None computes them here when the task model has scores (once per task model and split).
     """
     labels = dataset.labels()
     n = len(dataset)
+    if reference_scores is None:
+        reference_scores = _reference_scores(task_model, dataset, batch_size)
     refs = {"suite": suite, "dataset": dataset_ref(dataset, codec_context),
-            "task_model": task_ref(task_model, reference_accuracy)}
+            "task_model": task_ref(task_model, reference_accuracy, reference_scores)}
     identity: dict[str, Any] = {}
     tally = _Tally()
     bits: list[int | None] = []
-    preds: list[np.ndarray] = []
+    preds: list[Any] = []
     label = f"{codec.name} {_describe(codec.params)}".strip()
     with tqdm(total=n, desc=label, unit="sample", disable=not progress, leave=False) as bar:
         try:
@@ -208,10 +271,20 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
             record = failed_record(codec, exc, **refs, identity=identity, device=device, seed=seed)
             write_record(out_path, record)
             return record
-    predictions = np.concatenate(preds) if preds else np.zeros(0, dtype=np.int64)
-    correct = predictions == labels
+    try:
+        predictions = collect_predictions(task_model, preds)
+        correct = np.asarray(task_model.correct(dataset, predictions), dtype=bool).reshape(-1)
+        if correct.shape != (n,):
+            raise CodecFailure(f"the task model judged {correct.size} samples of {n}")
+        scores = {k: float(v) for k, v in task_model.scores(dataset, predictions).items()}
+        shown = np.asarray(task_model.prediction_labels(predictions), dtype=np.int64).reshape(-1)
+    except CodecFailure as exc:
+        record = failed_record(codec, exc, **refs, identity=identity, device=device, seed=seed)
+        write_record(out_path, record)
+        return record
     samples_path = out_path.with_suffix(".samples.csv")
-    digest = _write_samples(samples_path, dataset.ids(), bits, labels, predictions, correct)
+    digest = _write_samples(samples_path, dataset.ids(), bits, labels, shown, correct,
+                            header=sample_header(task_model))
     info = dataset.info
     metrics = Metrics(
         accuracy=float(correct.mean()), correct=int(correct.sum()), samples=n,
@@ -221,6 +294,7 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
         bits_per_point=tally.bits_total / n / info.points_per_sample if info.points_per_sample else None,
         estimated_bits_per_sample=None if tally.estimated_bits is None else tally.estimated_bits / n,
         accuracy_interval=list(clopper_pearson(int(correct.sum()), n)),
+        scores=scores,
     )
     record = ResultRecord(
         **refs, codec=codec_ref(codec, identity), provenance=Provenance.collect(device, seed),
@@ -240,12 +314,24 @@ def failed_record(codec: Codec, exc: BaseException, *, suite: str, dataset: Any,
     )
 
 
+LABEL_HEADER = ("id", "bits", "label", "prediction", "correct")
+# Detection: the annotated objects of the image, the objects of its predicted configuration, and
+# whether that configuration is exactly the annotated one (the task model's "correct").
+DETECTION_HEADER = ("id", "bits", "objects", "detections", "correct")
+
+
+def sample_header(task_model: TaskModel) -> tuple[str, ...]:
+    """The per-sample file's columns for this task model's kind of output."""
+    return DETECTION_HEADER if task_model.output == "detections" else LABEL_HEADER
+
+
 def _write_samples(path: Path, ids: Sequence[str], bits: list[int | None], labels: np.ndarray,
-                   predictions: np.ndarray, correct: np.ndarray) -> str:
+                   predictions: np.ndarray, correct: np.ndarray,
+                   header: Sequence[str] = LABEL_HEADER) -> str:
     """Write the per-sample rows; return the sha256 of the file's bytes (kept in the record)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["id", "bits", "label", "prediction", "correct"])
+    writer.writerow(list(header))
     for row in zip(ids, bits, labels.tolist(), predictions.tolist(), correct.astype(int).tolist(),
                    strict=True):
         writer.writerow(["" if v is None else v for v in row])

@@ -48,9 +48,25 @@ def dataset_ref(dataset: Dataset, codec_context: CodecContext | None = None) -> 
     )
 
 
-def task_ref(task_model: TaskModel, reference_accuracy: float) -> TaskRef:
+# Where :func:`vcmbench.pipeline.evaluate.reference_result` leaves a task model's uncompressed scores.
+REFERENCE_SCORES_ATTR = "_vcmbench_reference_scores"
+
+
+def task_ref(task_model: TaskModel, reference_accuracy: float,
+             reference_scores: Mapping[str, float] | None = None) -> TaskRef:
+    """The task model as records describe it: identity, parameters, its metric and its ceiling.
+
+    ``reference_scores`` are its scores on uncompressed input; None takes those it was last
+    measured with on its test split (kept on the instance by ``reference_result``), if exactly
+    one split was measured, else none.
+    """
+    if reference_scores is None:
+        known = task_model.__dict__.get(REFERENCE_SCORES_ATTR, {})
+        reference_scores = next(iter(known.values())) if len(known) == 1 else {}
     return TaskRef(id=task_model.id, version=task_model.version, params=jsonable(task_model.params),
-                   reference_accuracy=reference_accuracy, fingerprint=task_model.fingerprint())
+                   reference_accuracy=reference_accuracy, fingerprint=task_model.fingerprint(),
+                   metric=task_model.metric,
+                   reference_scores={str(k): float(v) for k, v in reference_scores.items()})
 
 
 def codec_ref(codec: Codec, identity: Mapping[str, Any] | None = None) -> CodecRef:
