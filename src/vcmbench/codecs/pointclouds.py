@@ -12,7 +12,8 @@ of 2³¹ makes it ask for gigabytes), so the decoder here reads the header first
 streams this encoder writes (a point cloud with one float32 xyz attribute, no metadata) and
 refuses point counts above :data:`MAX_STREAM_POINTS` with a BitstreamError.
 
-The learned codec (``pointcloud-student``) lives in :mod:`vcmbench.codecs.pointcloud_student`.
+The learned codec (``pointcloud-student``) lives in :mod:`vcmbench.codecs.pointcloud_student`;
+importing this module registers it too, so one import brings in the point-cloud family.
 """
 
 from __future__ import annotations
@@ -91,5 +92,9 @@ class DracoCodec(SampleCodec):
             raise BitstreamError(f"corrupted Draco stream ({type(exc).__name__})") from exc
         points = np.asarray(getattr(decoded, "points", np.zeros((0, 3))), dtype=np.float32)
         if points.shape != (count, 3) or (points.size and not np.isfinite(points).all()):
-            raise BitstreamError(f"corrupted Draco stream (decoded {points.shape}, header says {count} points)")
+            raise BitstreamError(f"corrupted Draco stream (decoded {points.shape}, header says {count} "
+                                 f"points)")
         return points
+
+
+from vcmbench.codecs import pointcloud_student  # noqa: E402, F401 - registers pointcloud-student[-block]
