@@ -59,7 +59,13 @@ def unpack_fields(data: bytes, count: int, width: int, *,
     bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
     if bits[count * width:].any():
         raise BitstreamError("corrupted bitstream (non-zero padding bits)")
-    matrix = bits[: count * width].reshape(count, width)
+    return fields_from_bits(bits[: count * width], count, width, as_python_ints=as_python_ints)
+
+
+def fields_from_bits(bits: np.ndarray, count: int, width: int, *,
+                     as_python_ints: bool = False) -> np.ndarray | list[int]:
+    """``count`` fields of ``width`` bits out of a 0/1 array of exactly ``count * width`` bits."""
+    matrix = bits.reshape(count, width)
     nbytes = (width + 7) // 8
     padded = np.zeros((count, nbytes * 8), dtype=np.uint8)  # each field right-aligned in whole bytes
     padded[:, nbytes * 8 - width:] = matrix
@@ -116,13 +122,15 @@ def bit_windows(data: bytes, positions: np.ndarray, width: int) -> np.ndarray:
 def bit_prefixes(data: bytes, width: int) -> np.ndarray:
     """The ``width`` bits (≤ 25) starting at every bit position of ``data``, zero past the end.
 
-    One uint32 per bit: the cheap first look of a table-driven prefix-code decoder.
+    One index (intp) per bit: the cheap first look of a table-driven prefix-code decoder, ready
+    for ``np.take`` (which is several times slower with any other index type).
     """
-    raw = np.frombuffer(data + bytes(4), dtype=np.uint8).astype(np.uint32)
+    raw = np.frombuffer(data + bytes(4), dtype=np.uint8).astype(np.intp)
     n = len(data)
     words = (raw[:n] << 24) | (raw[1:n + 1] << 16) | (raw[2:n + 2] << 8) | raw[3:n + 3]
-    shifted = words[:, None] << np.arange(8, dtype=np.uint32)[None, :]
-    shifted >>= np.uint32(32 - width)
+    shifted = words[:, None] << np.arange(8, dtype=np.intp)[None, :]
+    shifted >>= 32 - width
+    shifted &= (1 << width) - 1
     return shifted.reshape(-1)
 
 

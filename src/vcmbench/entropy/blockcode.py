@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vcmbench.entropy.bitio import field_bits, pack_fields, packed_size, unpack_fields
+from vcmbench.entropy.bitio import field_bits, fields_from_bits, pack_fields, packed_size, unpack_fields
 from vcmbench.errors import BitstreamError, UsageError
 
 
@@ -104,11 +104,11 @@ def decode_tuples(data: bytes, count: int, num_classes: int, n: int) -> np.ndarr
     bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
     split = full * width
     last_width = tuple_bits(num_classes, rest)
-    head = np.packbits(bits[:split]).tobytes()
-    tail = np.packbits(bits[split:split + last_width]).tobytes()
     if bits[split + last_width:].any():
         raise BitstreamError("corrupted bitstream (non-zero padding bits)")
-    head_symbols = _to_symbols(unpack_fields(head, full, width, as_python_ints=big), num_classes, n)
-    last_numbers = unpack_fields(tail, 1, last_width, as_python_ints=num_classes**rest >= 2**63)
+    head = fields_from_bits(bits[:split], full, width, as_python_ints=big) if full else []
+    head_symbols = _to_symbols(head, num_classes, n) if full else np.zeros((0, n), dtype=np.int64)
+    last_numbers = fields_from_bits(bits[split:split + last_width], 1, last_width,
+                                    as_python_ints=num_classes**rest >= 2**63)
     last_symbols = _to_symbols(last_numbers, num_classes, rest)
     return np.concatenate([head_symbols.reshape(-1), last_symbols.reshape(-1)])

@@ -145,13 +145,16 @@ class CanonicalCode:
             check_padding(bits, 0)
             return np.zeros(0, dtype=np.int64)
         prefixes = bit_prefixes(data, self._table_bits)
-        lengths = np.take(self._table_lengths, prefixes)
-        long = np.flatnonzero(lengths == 0)
-        if len(long):
-            lengths[long] = self._group_lengths[self._groups(bit_windows(data, long, self.max_length))]
         # Successor of every position; n is "the stream ended exactly", n + 1 "ran past the end".
-        successor = np.full(n + 2, n + 1, dtype=np.intp)
-        np.minimum(np.arange(n, dtype=np.intp) + lengths, n + 1, out=successor[:n])
+        successor = np.empty(n + 2, dtype=np.intp)
+        successor[:n] = np.take(self._table_lengths, prefixes)
+        if self.max_length > self._table_bits:  # codewords longer than the table: search their length
+            long = np.flatnonzero(successor[:n] == 0)
+            if len(long):
+                successor[long] = self._group_lengths[self._groups(bit_windows(data, long, self.max_length))]
+        successor[:n] += np.arange(n, dtype=np.intp)
+        np.minimum(successor[:n], n + 1, out=successor[:n])
+        successor[n:] = n + 1
         starts = _follow(successor, count)
         end = int(successor[starts[-1]])
         if end > n:
