@@ -156,5 +156,4 @@ def test_label_coder_against_its_raw_library(benchmark, label, make, k, p, raw):
     ratio = coder_seconds / raw_seconds
     benchmark.extra_info["raw_seconds"] = raw_seconds
     benchmark.extra_info["ratio_to_raw"] = round(ratio, 2)
-    print(f"{label} K={k}: coder {1e3 * coder_seconds:.2f} ms, raw {1e3 * raw_seconds:.2f} ms, {ratio:.2f}×")
     assert ratio <= TARGET, f"{label} K={k}: {ratio:.1f}× the raw library ({raw}), target {TARGET}×"
