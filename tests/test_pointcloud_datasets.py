@@ -198,7 +198,7 @@ def test_off_without_faces(tmp_path):
     bad = folder / "rod" / "test" / "rod_0020.off"
     bad.write_text(off_text(vertices, np.zeros((0, 3), dtype=int)))
     with pytest.raises(DataError) as exc:
-        open_modelnet(tmp_path, "test").inputs([0])
+        open_modelnet(tmp_path, "test").clouds()
     assert "rod_0020.off" in one_line(exc) and "no faces" in str(exc.value)
 
 
@@ -209,15 +209,20 @@ def test_off_with_nan_coordinates(tmp_path):
     bad = folder / "plate" / "test" / "plate_0014.off"
     bad.write_text(off_text(vertices, faces))
     with pytest.raises(DataError) as exc:
-        open_modelnet(tmp_path, "test").inputs([0])
+        open_modelnet(tmp_path, "test").clouds()
     assert "plate_0014.off" in one_line(exc) and "NaN" in str(exc.value)
 
 
 def test_off_that_is_not_off(tmp_path):
     folder = write_meshes(tmp_path)
     (folder / "ball" / "test" / "ball_0015.off").write_text("this is not a mesh\n")
+    ds = open_modelnet(tmp_path, "test")
+    bad = ds.ids().index("ball_0015")
+    assert len(ds.inputs([i for i in range(12) if i != bad])) == 11  # meshes are sampled one by one
     with pytest.raises(DataError, match="ball_0015.off: not a readable OFF mesh"):
-        open_modelnet(tmp_path, "test").inputs([0])
+        ds.inputs([bad])
+    with pytest.raises(DataError, match="ball_0015.off"):
+        open_modelnet(tmp_path, "test").clouds()
 
 
 def test_empty_class_folder(tmp_path):

@@ -18,7 +18,8 @@ takes a mix of classes rather than the first class; the HDF5 files are already s
 Labels and ids are read when the split is opened; the clouds are read (and checked) on first
 use. The content fingerprint covers the clouds read (HDF5, text) or, for meshes, every file's
 bytes with the sampling settings, so naming a mesh split (as every run does for its training
-split) does not sample thousands of meshes.
+split) does not sample thousands of meshes; meshes are sampled one by one as they are asked for,
+so ``--limit 100`` samples 100 of them.
 Every problem (a file without ``data``/``label``, mismatched lengths, an OFF file without faces
 or with NaN coordinates, an empty class folder, fewer points than asked) is one DataError that
 names the file. Benchmark id ``modelnet40`` (``modelnet10``) only for a complete split at 1,024
@@ -80,6 +81,9 @@ class SplitIndex:
     # The content fingerprint without reading the clouds (meshes: their files' bytes and the
     # sampling settings); None: computed over the clouds read.
     fingerprint: Callable[[], str] | None = None
+    # One cloud by position, for layouts whose clouds are costly to make (meshes are sampled):
+    # a run on the first N samples then samples N meshes, not the whole split.
+    load_one: Callable[[int], np.ndarray] | None = None
 
 
 class ModelNetDataset:
@@ -89,10 +93,16 @@ class ModelNetDataset:
         self.name, self.split, self.points, self.index = name, split, points, index
         self._clouds: np.ndarray | None = None
         self._info: DatasetInfo | None = None
+        self._some: dict[int, np.ndarray] = {}  # clouds made one by one (load_one), by position
 
     def clouds(self) -> np.ndarray:
+        """Every cloud of the split, read (or sampled) and checked."""
         if self._clouds is None:
-            clouds = self.index.load()
+            if self.index.load_one is not None:
+                clouds = np.stack([self._one(i) for i in range(len(self))])
+                self._some.clear()
+            else:
+                clouds = self.index.load()
             clouds.setflags(write=False)
             self._clouds = clouds
         return self._clouds
@@ -127,8 +137,17 @@ class ModelNetDataset:
         return self.index.labels
 
     def inputs(self, indices: Sequence[int]) -> list[np.ndarray]:
+        if self._clouds is None and self.index.load_one is not None:
+            return [self._one(i) for i in indices]
         clouds = self.clouds()
         return [clouds[i] for i in indices]
+
+    def _one(self, i: int) -> np.ndarray:
+        if i not in self._some:
+            cloud = self.index.load_one(i)
+            cloud.setflags(write=False)
+            self._some[i] = cloud
+        return self._some[i]
 
 
 # --- shared helpers --------------------------------------------------------------------------------
@@ -341,13 +360,17 @@ def index_meshes(folder: Path, split: str, points: int, name: str, seed: int) ->
     ordered = [files[i] for i in order]
     ordered_labels = np.asarray(labels, dtype=np.int64)[order]
 
+    def load_one(i: int) -> np.ndarray:
+        return sample_mesh(ordered[i], points, seed)
+
     def load() -> np.ndarray:
-        return np.stack([sample_mesh(path, points, seed) for path in ordered])
+        return np.stack([load_one(i) for i in range(len(ordered))])
 
     def fingerprint() -> str:
         return mesh_fingerprint(folder, ordered, ordered_labels, points, seed)
 
-    return SplitIndex([f.stem for f in ordered], ordered_labels, tuple(class_names), load, "off", fingerprint)
+    return SplitIndex([f.stem for f in ordered], ordered_labels, tuple(class_names), load, "off", fingerprint,
+                      load_one)
 
 
 def mesh_fingerprint(folder: Path, files: Sequence[Path], labels: np.ndarray, points: int, seed: int) -> str:
