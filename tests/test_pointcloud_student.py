@@ -135,3 +135,24 @@ def test_the_shipped_grid_serves_the_embedded_set(tmp_path):
         accuracies.append(float((np.array(codec.decode_block(stream)) == labels).mean()))
     assert rates == sorted(rates) and rates[-1] > 2 * rates[0]
     assert accuracies[-1] > accuracies[0] and accuracies[-1] > 0.6
+
+
+def test_forged_headers_are_refused_before_the_entropy_decoder_sizes_anything(monkeypatch):
+    from vcmbench.codecs import pointcloud_student
+    from vcmbench.entropy.framing import write_varint
+
+    single, block = attached(PointCloudStudentCodec), attached(PointCloudStudentBlockCodec)
+    good = single.encode_batch(clouds(1))[0]
+    for header in (write_varint(1 << 20) + write_varint(1), write_varint(1) + write_varint(2)):
+        with pytest.raises(BitstreamError, match="1×1"):
+            single.decode_batch([header + good[2:]])
+    stream = block.encode_block(clouds(4))
+    for n, h in ((1 << 27, 1), (4, 3), (0, 1)):
+        forged = bytes([stream[0]]) + write_varint(n) + write_varint(h) + write_varint(1) + stream[4:]
+        with pytest.raises(BitstreamError, match="block header"):
+            block.decode_block(forged)
+    monkeypatch.setattr(pointcloud_student, "MAX_BLOCK_SYMBOLS", 32 * 3)  # lite: 32 values per cloud
+    with pytest.raises(UsageError, match="at most 3 clouds"):
+        block.encode_block(clouds(4))
+    with pytest.raises(BitstreamError, match="block header"):
+        block.decode_block(stream)

@@ -41,7 +41,8 @@ from vcmbench.codecs.learned.checkpoints import (
     origin_of,
 )
 from vcmbench.datasets.pointclouds import augment_clouds, stack_clouds
-from vcmbench.errors import DataError, UsageError
+from vcmbench.entropy.framing import read_varint
+from vcmbench.errors import BitstreamError, DataError, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -190,11 +191,46 @@ class RateTaskLoss:
         return ramp * bits + self.beta * ce, logs
 
 
+# What a stream may claim, checked before the entropy decoder sizes anything by it: the latent is
+# one vector per cloud (shape 1×1), and a block holds at most MAX_BLOCK_SYMBOLS latent values
+# (a block of 131,072 lite clouds or 4,096 full ones; the decoder then needs ~32 MB, not GBs).
+MAX_BLOCK_SYMBOLS = 1 << 22
+_SAMPLE_HEADER = b"\x01\x01"  # varint height 1, varint width 1
+
+
 @register_codec("pointcloud-student")
 class PointCloudStudentCodec(PointCloudStudent, LearnedSampleCodec):
     description = "learned point MLP + max-pool + EntropyBottleneck, classifier at the decoder; per cloud"
+
+    def decode_batch(self, streams: Sequence[bytes]) -> list[Any]:
+        for stream in streams:
+            if stream[:2] != _SAMPLE_HEADER:
+                raise BitstreamError("not a pointcloud-student stream (its latent shape must be 1×1)")
+        return super().decode_batch(streams)
 
 
 @register_codec("pointcloud-student-block")
 class PointCloudStudentBlockCodec(PointCloudStudent, LearnedBlockCodec):
     description = "learned point-cloud codec for classification, all latents of a block in one string"
+
+    def _max_clouds(self) -> int:
+        return MAX_BLOCK_SYMBOLS // SIZES[self.settings["size"]]["widths"][-1]
+
+    def encode_block(self, xs: Sequence[Any]) -> bytes:
+        if len(xs) > self._max_clouds():
+            raise UsageError(f"{self.name}: a block holds at most {self._max_clouds()} clouds at size "
+                             f"{self.settings['size']}; set block_size")
+        return super().encode_block(xs)
+
+    def decode_block(self, data: bytes) -> list[Any]:
+        from vcmbench.codecs.learned.entropy_model import BLOCK_MAGIC
+
+        if not data or data[0] != BLOCK_MAGIC:
+            raise BitstreamError("not a pointcloud-student block stream (bad magic byte)")
+        clouds, pos = read_varint(data, 1)
+        height, pos = read_varint(data, pos)
+        width, _ = read_varint(data, pos)
+        if (height, width) != (1, 1) or not 1 <= clouds <= self._max_clouds():
+            raise BitstreamError(f"corrupted pointcloud-student block header ({clouds} clouds of "
+                                 f"{height}×{width} latents; at most {self._max_clouds()} clouds of 1×1)")
+        return super().decode_block(data)
