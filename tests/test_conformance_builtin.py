@@ -2,10 +2,14 @@
 
 The label, image and identity codecs run on the embedded MNIST suite with all their points, the
 entropic students on their shipped checkpoints, split-feature on a one-epoch CNN of synthetic
-digits at each of its split points (it trains its small checkpoints on the way).
+digits at each of its split points (it trains its small checkpoints on the way), Draco and the
+point-cloud students on the embedded modelnet40 suite (shapes-synth-16, shipped checkpoints),
+named by module and class so that they are checked whether or not the codec package lists them.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 
@@ -17,6 +21,9 @@ MNIST_ALL_POINTS = ["label-fixed", "label-huffman", "label-block", "label-ans", 
                     "jpeg", "webp", "png", "passthrough"]
 MNIST_STUDENTS = ["entropic-student", "entropic-student-block"]
 SPLIT_FEATURE = ["split-feature", "split-feature-block"]
+POINT_CLOUD = {"draco": "vcmbench.codecs.pointclouds:DracoCodec",
+               "pointcloud-student": "vcmbench.codecs.pointcloud_student:PointCloudStudentCodec",
+               "pointcloud-student-block": "vcmbench.codecs.pointcloud_student:PointCloudStudentBlockCodec"}
 FAST_SPLIT = {"step": 2.0, "epochs": 1, "fit_samples": 64}
 
 pytestmark = pytest.mark.slow
@@ -28,8 +35,10 @@ def mnist_cache(tmp_path_factory) -> str:
 
 
 def test_every_builtin_codec_is_covered_here():
+    for spec in POINT_CLOUD.values():
+        importlib.import_module(spec.partition(":")[0])  # registered on import
     builtin = {n for n in CODECS.names() if CODECS.get(n).__module__.startswith("vcmbench.")}
-    assert builtin == set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE)
+    assert builtin == set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE + list(POINT_CLOUD))
 
 
 def test_label_image_and_identity_codecs_conform_at_every_point(mnist_cache):
@@ -48,4 +57,10 @@ def test_split_feature_conforms_at_every_split_point(tmp_path):
     points = [{"split": split, **FAST_SPLIT} for split in ("conv1", "conv2", "fc1")]
     findings = check_codecs(SPLIT_FEATURE, setup=f"{TOYS}:tiny_cnn_setup",
                             cache_dir=tmp_path, points=points, flips=24)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_point_cloud_codecs_conform_at_every_point(tmp_path):
+    findings = check_codecs(list(POINT_CLOUD.values()), suite="modelnet40", limit=6, points="all",
+                            cache_dir=tmp_path, flips=24)
     assert findings == [], "\n".join(map(str, findings))
