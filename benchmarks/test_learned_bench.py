@@ -109,3 +109,23 @@ def test_decode_throughput(benchmark, crops, name):
     streams = _encode(codec, crops)
     decoded = benchmark(_decode, codec, streams)
     assert len(decoded) == len(crops)
+
+
+def test_training_reproduces_the_shipped_checkpoint(benchmark, tmp_path):
+    """One β of the shipped MNIST grid, trained from scratch: its time, and the same file (sha256).
+
+    A different sha256 means the platform rounds differently (CPU instruction set, torch version);
+    benchmarks/train-mnist.md bounds how far the operating point can then move.
+    """
+    from vcmbench.api.dataset import DATASETS
+    from vcmbench.codecs.learned.checkpoints import SHIPPED_DIR
+    from vcmbench.training.checkpoints import file_sha256
+
+    train = DATASETS.get("mnist")("train", None)
+    codec = EntropicStudentBlockCodec(beta=16.0)
+    ctx = CodecContext(task_model=None, train=train, num_classes=10, cache_dir=tmp_path, seed=0)
+    benchmark.group = "learned codecs: train one MNIST beta (mnist-5k, 24 epochs, 1 thread)"
+    path = benchmark.pedantic(codec.train, args=(ctx,), kwargs={"progress": False, "force": True},
+                              rounds=1, iterations=1)
+    assert path.parent == tmp_path / "learned"
+    assert file_sha256(path) == file_sha256(SHIPPED_DIR / path.name)
