@@ -166,8 +166,13 @@ def impossible_message(g: PointGap) -> str:
 
 
 def point_gaps(records: Iterable[ResultRecord]) -> list[PointGap]:
-    """One row per successful record, in the order given."""
-    return [point_gap(r) for r in records if r.status == "ok" and r.metrics is not None]
+    """One row per successful classification record, in the order given.
+
+    Records of tasks ranked by another metric (detection: mAP) are left out: their labels are not
+    the source the classification bound is for (see :mod:`vcmbench.report.detection`).
+    """
+    return [point_gap(r) for r in records
+            if r.status == "ok" and r.metrics is not None and r.task_model.metric == "accuracy"]
 
 
 def codec_hulls(gaps: Iterable[PointGap], free: dict[GroupKey, Point | None] | None = None

@@ -9,6 +9,11 @@ matches its rows; a sample file edited after the run no longer matches the hash.
 * the header, one row per sample, integer labels inside [0, K), ``correct`` = (label == prediction);
 * the rows add up to the record: correct count, label counts (= ``dataset.prior_counts``), and
   for codecs coded sample by sample the per-sample bits (whole bytes) sum to ``bits_total``.
+
+A detection record's file (its task model ranks by a metric other than accuracy) has the columns
+id, bits, objects (annotated objects: the label), detections (objects in the predicted
+configuration) and correct (the configuration is exactly the annotated one), so a correct row
+must have as many detections as objects; the rest is checked as above.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from vcmbench.api.record import RecordError, ResultRecord
 
 HEADER = ["id", "bits", "label", "prediction", "correct"]
+DETECTION_HEADER = ["id", "bits", "objects", "detections", "correct"]
 
 
 def _int(text: str, where: str) -> int:
@@ -62,12 +68,15 @@ def check_sample_file(record_path: Path, record: ResultRecord) -> None:
     except UnicodeDecodeError:
         raise RecordError(f"{record_path}: {path.name} is not UTF-8 text") from None
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or rows[0] != HEADER:
-        raise RecordError(f"{record_path}: {path.name} must start with the header {','.join(HEADER)}")
-    _check_rows(record_path, path.name, rows[1:], record)
+    header = HEADER if record.task_model.metric == "accuracy" else DETECTION_HEADER
+    if not rows or rows[0] != header:
+        raise RecordError(f"{record_path}: {path.name} must start with the header {','.join(header)}")
+    _check_rows(record_path, path.name, rows[1:], record, exact=header is HEADER)
 
 
-def _check_rows(record_path: Path, name: str, rows: list[list[str]], record: ResultRecord) -> None:
+def _check_rows(record_path: Path, name: str, rows: list[list[str]], record: ResultRecord,
+                exact: bool = True) -> None:
+    """``exact``: correct must equal (label == prediction); otherwise a correct row needs them equal."""
     m, ds = record.metrics, record.dataset
     assert m is not None
     if len(rows) != m.samples:
@@ -82,7 +91,7 @@ def _check_rows(record_path: Path, name: str, rows: list[list[str]], record: Res
         label, prediction, ok = (_int(row[k], where) for k in (2, 3, 4))
         if not 0 <= label < ds.num_classes:
             raise RecordError(f"{where}: label {label} outside [0, {ds.num_classes})")
-        if ok != int(label == prediction):
+        if ok not in (0, 1) or (exact and ok != int(label == prediction)) or (ok and label != prediction):
             raise RecordError(f"{where}: correct is {ok} but label {label}, prediction {prediction}")
         counts[label] += 1
         correct += ok

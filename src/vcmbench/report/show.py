@@ -13,6 +13,14 @@ from pathlib import Path
 
 from vcmbench.api.record import ResultRecord
 from vcmbench.errors import UsageError
+from vcmbench.report.detection import (
+    configuration_space,
+    detection_points,
+    detection_section,
+    is_detection,
+    plot_detection,
+    reference_line,
+)
 from vcmbench.report.gaps import (
     gaps_at_levels,
     group_free_point,
@@ -39,6 +47,9 @@ def show_report(records: Sequence[ResultRecord], levels: Sequence[float] = (), *
     out = []
     for (suite, dataset_id, fingerprint), group in groups.items():
         first = group[0]
+        if is_detection(first):
+            out += _detection_group(suite, dataset_id, fingerprint, group, levels, plot, same_id)
+            continue
         k = first.dataset.num_classes
         out.append(f"suite {suite} · dataset {dataset_id} ({first.dataset.samples} samples, K={k}, "
                    f"fingerprint {fingerprint}) · task model {first.task_model.id}: uncompressed accuracy "
@@ -71,3 +82,27 @@ def show_report(records: Sequence[ResultRecord], levels: Sequence[float] = (), *
             out.append(f"plot written to {plot}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _detection_group(suite: str, dataset_id: str, fingerprint: str, group: Sequence[ResultRecord],
+                     levels: Sequence[float], plot: Path | None, same_id: Counter) -> list[str]:
+    """A detection group: bits per image and pixel, mAP, and the eq. 7 configuration bound beside them."""
+    first = group[0]
+    out = [f"suite {suite} · dataset {dataset_id} ({first.dataset.samples} images, fingerprint "
+           f"{fingerprint}) · task model {first.task_model.id}: {reference_line(first)}"]
+    if same_id[(suite, dataset_id)] > 1:
+        out.append(f"NOTE: these records hold {same_id[(suite, dataset_id)]} different test sets under the "
+                   f"id {dataset_id} (a --limit run and a full run?); each is reported on its own")
+    out += detection_section(group, levels)
+    for r in group:
+        if r.status != "ok":
+            out.append(f"FAILED {r.codec.name} {r.codec.params}: {r.error}")
+    points = detection_points(group)
+    if plot is not None and points:
+        metric = first.task_model.metric
+        reference = first.task_model.reference_scores.get(metric)
+        plot_detection(points, configuration_space(first), reference, plot, title=f"{suite} · {dataset_id}",
+                       metric=metric)
+        out.append(f"plot written to {plot}")
+    out.append("")
+    return out
