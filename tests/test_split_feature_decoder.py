@@ -41,7 +41,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[CodecContext, list[
     cache = tmp_path_factory.mktemp("cache")
     cnn = MnistCNN(epochs=1, num_classes=4)
     cnn.prepare(TaskContext(train=train, cache_dir=cache))
-    ctx = CodecContext(task_model=cnn, train=train, num_classes=4, cache_dir=cache)
+    ctx = CodecContext(task_model=cnn, train=train, num_classes=4, cache_dir=cache, allow_training=True)
     return ctx, digits(6, "test", 1).inputs(range(6))
 
 
