@@ -21,8 +21,10 @@ from statistics import fmean
 from vcmbench.api.record import ResultRecord
 from vcmbench.errors import VcmbenchError
 from vcmbench.publish.bdrate import BdRate, bd_eligible, bd_matrix
+from vcmbench.publish.detection import DetectionBoard, build_detection
 from vcmbench.publish.literature import LiteratureEntry, ReportedPoint
 from vcmbench.publish.records import LoadedRecord, PublishError
+from vcmbench.report.detection import is_detection
 from vcmbench.report.gaps import (
     FreePoint,
     PointGap,
@@ -91,6 +93,8 @@ class Board:
     prior_name: str = ""  # for a literature-only board: the label of the literature prior it uses
     common_levels: tuple[float, ...] = ()  # levels every ranked codec reaches: the overall ranking's
     hulls: dict[str, list[Point]] = field(default_factory=dict)  # achievable hull of every curve shown
+    # Detection records (ranked by mAP; eq. 7 beside it): their own section (vcmbench.publish.detection).
+    detection: DetectionBoard | None = None
 
     @property
     def first(self) -> ResultRecord | None:
@@ -161,6 +165,10 @@ def build_boards(
     for (suite, dataset_id, fingerprint), items in sorted(groups.items()):
         first = items[0].record
         chosen, origin = _levels(suite, levels, (), levels_of)
+        if is_detection(first):
+            boards.append(_detection_board(suite, dataset_id, fingerprint, items, chosen, origin,
+                                           by_suite.get(suite, [])))
+            continue
         board = Board(
             suite=suite,
             dataset_id=dataset_id,
@@ -183,6 +191,18 @@ def build_boards(
     for board in boards:
         board.slug = board.suite if per_suite[board.suite] == 1 else f"{board.suite}-{board.dataset_id}"
     return boards
+
+
+def _detection_board(suite: str, dataset_id: str, fingerprint: str, items: list[LoadedRecord],
+                     levels: tuple[float, ...], origin: str, entries: list[LiteratureEntry]) -> Board:
+    """A detection section: no classification bound, mAP levels, eq. 7 beside (publish.detection)."""
+    board = Board(suite=suite, dataset_id=dataset_id, num_classes=None, levels=levels, prior_counts=None,
+                  levels_from=origin, fingerprint=fingerprint)
+    board.records = items
+    board.failed = [i for i in items if i.record.status != "ok"]
+    board.detection = build_detection([i.record for i in items], levels)
+    _fill_literature(board, entries)
+    return board
 
 
 def _refuse_two_test_sets(groups: dict[tuple[str, str, str], list[LoadedRecord]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from vcmbench.publish import tables, texts
+from vcmbench.publish import detection, tables, texts
 from vcmbench.publish.board import Board
 from vcmbench.publish.escape import markdown_text, params_text
 from vcmbench.publish.literature import REPORTED_LABEL
@@ -28,6 +28,8 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
     title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
     out = [f"## {markdown_text(title)}" + ("" if board.records else " (reported results only)"), ""]
     first = board.first
+    if board.detection is not None and first is not None:
+        return out + _detection(board, numbers, plots, out_dir, title)
     if first is not None:
         out += [
             f"{first.dataset.samples} test samples (fingerprint {markdown_text(board.fingerprint)}), "
@@ -81,6 +83,35 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
             f"{markdown_text(f.record.error or 'failed')}"
             for f in board.failed
         ]
+        out.append("")
+    return out
+
+
+def _detection(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_dir: Path,
+               title: str) -> list[str]:
+    """A detection board: mAP ranking, every point with the eq. 7 readings, literature, failures."""
+    d = board.detection
+    first = board.first
+    assert d is not None and first is not None
+    out = [f"{first.dataset.samples} test images (fingerprint {markdown_text(board.fingerprint)}); task "
+           f"model {markdown_text(first.task_model.id)}; {markdown_text(d.metric)} levels from "
+           f"{markdown_text(board.levels_from)}.", ""]
+    if plots:
+        png, svg = (plots[k].relative_to(out_dir).as_posix() for k in ("png", "svg"))
+        out += [f"![rate-mAP plot of {markdown_text(title)}]({png}) ([SVG]({svg}); {markdown_text(d.metric)} "
+                f"against bits per pixel of the original image; hollow markers are {REPORTED_LABEL})", ""]
+    out += [f"- {markdown_text(line)}" for line in detection.summary_lines(d, bool(board.literature))] + [""]
+    header, rows = detection.ranking_table(d)
+    out += [f"### Ranking: fewest bits per image at each {markdown_text(d.metric)} level", "",
+            markdown_text(detection.ranking_rule(d)), "", md_table(header, rows), ""]
+    out += ["### All operating points", "", md_table(detection.point_header(d), detection.point_table(d)), ""]
+    if board.reported:
+        out += [f"### Reported in the literature ({REPORTED_LABEL})", "", markdown_text(texts.MAP_NOTE), "",
+                md_table(tables.REPORTED_HEADER, tables.reported_rows(board, numbers)), ""]
+    if board.failed:
+        out += ["### Failed operating points", ""]
+        out += [f"- {markdown_text(f.record.codec.name)} {markdown_text(params_text(f.record.codec.params))}"
+                f": {markdown_text(f.record.error or 'failed')}" for f in board.failed]
         out.append("")
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from vcmbench.publish import tables, texts
+from vcmbench.publish import detection, tables, texts
 from vcmbench.publish.board import Board
 from vcmbench.publish.escape import html_text, params_text
 from vcmbench.publish.literature import REPORTED_LABEL, LiteratureEntry
@@ -106,6 +106,8 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
         + "</h2>"
     ]
     first = board.first
+    if board.detection is not None and first is not None:
+        return "\n".join([*parts, *_detection(board, numbers, plots, out_dir, title), "</section>"])
     if first is not None:
         ok = sum(1 for r in board.records if r.record.status == "ok")
         parts.append(
@@ -177,6 +179,44 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
         parts.append(f"<h3>Failed operating points</h3><ul>{items}</ul>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _detection(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_dir: Path,
+               title: str) -> list[str]:
+    """A detection board's body: mAP ranking, every point with the eq. 7 readings, literature, failures."""
+    d = board.detection
+    first = board.first
+    assert d is not None and first is not None
+    ok = sum(1 for r in board.records if r.record.status == "ok")
+    parts = [f'<p class="meta">{first.dataset.samples} test images (test-set fingerprint '
+             f"{html_text(board.fingerprint)}) · task model {html_text(first.task_model.id)} · {ok} "
+             f"operating point(s) · {html_text(d.metric)} levels from {html_text(board.levels_from)}</p>"]
+    if plots:
+        png, svg = (plots[k].relative_to(out_dir).as_posix() for k in ("png", "svg"))
+        parts.append(
+            f'<figure><img src="{html_text(png)}" alt="{html_text("rate-mAP plot of " + title)}" '
+            f'width="1430" height="728"><figcaption>{html_text(d.metric)} against bits per pixel of the '
+            f"original image, with log2 K of eq. 7 marked; hollow markers are {REPORTED_LABEL}. "
+            f'<a href="{html_text(svg)}">SVG</a></figcaption></figure>')
+    notes = detection.summary_lines(d, bool(board.literature))
+    parts.append('<ul class="note">' + "".join(f"<li>{html_text(n)}</li>" for n in notes) + "</ul>")
+    header, rows = detection.ranking_table(d)
+    parts += [f"<h3>Ranking: fewest bits per image at each {html_text(d.metric)} level</h3>",
+              f'<p class="note">{html_text(detection.ranking_rule(d))}</p>',
+              html_table(header, rows, text_columns=(1,)),
+              "<h3>All operating points</h3>",
+              html_table(detection.point_header(d), detection.point_table(d), text_columns=(0, 1))]
+    if board.reported:
+        parts += [f"<h3>Reported in the literature ({REPORTED_LABEL})</h3>",
+                  f'<p class="note">{html_text(texts.MAP_NOTE)}</p>',
+                  html_table(tables.REPORTED_HEADER, tables.reported_rows(board, numbers),
+                             row_classes=["reported"] * len(board.reported), text_columns=(0, 1))]
+    if board.failed:
+        items = "".join(f"<li>{html_text(f.record.codec.name)} "
+                        f"{html_text(params_text(f.record.codec.params))}: "
+                        f"{html_text(f.record.error or 'failed')}</li>" for f in board.failed)
+        parts.append(f"<h3>Failed operating points</h3><ul>{items}</ul>")
+    return parts
 
 
 def render_page(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from vcmbench.publish.board import Board, entry_bound
+from vcmbench.publish.detection import plot_detection_board
 from vcmbench.publish.escape import plot_label
 from vcmbench.publish.literature import REPORTED_LABEL
 from vcmbench.report.gaps import bound_uniform
@@ -31,6 +32,9 @@ def _bound_curve(board: Board) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_board(board: Board, folder: Path) -> dict[str, Path]:
     """Write ``<slug>.png`` and ``<slug>.svg``; return them by format (empty without a bound)."""
+    if board.detection is not None:
+        title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
+        return plot_detection_board(board.detection, board.literature, title, folder, board.slug)
     if not board.has_bound:
         return {}
     import matplotlib

@@ -42,6 +42,9 @@ _SHARED = (
     ("task_model", "version"),
     ("task_model", "reference_accuracy"),
     ("task_model", "fingerprint"),
+    ("task_model", "params"),
+    ("task_model", "metric"),
+    ("task_model", "reference_scores"),
 )
 
 

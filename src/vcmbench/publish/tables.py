@@ -14,6 +14,7 @@ import pandas as pd
 
 from vcmbench.publish.bdrate import BdRate
 from vcmbench.publish.board import Board, Ranked
+from vcmbench.publish.detection import csv_rows as detection_csv_rows
 from vcmbench.publish.escape import csv_cell, params_text
 from vcmbench.publish.literature import REPORTED_LABEL
 from vcmbench.theory.confidence import CONFIDENCE
@@ -228,6 +229,9 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
     for board in boards:
         first = board.first
         free = board.free.point if board.free is not None else None
+        if board.detection is not None and first is not None:
+            rows += detection_csv_rows(board.detection, board.suite, board.dataset_id, board.fingerprint,
+                                       first.task_model.id)
         for g in board.points:
             rows.append(
                 {
