@@ -7,7 +7,10 @@ temporary folder, never in the home folder.
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from vcmbench.api.task import TaskContext
 from vcmbench.errors import DataError
 from vcmbench.pipeline.config import load_suite
 from vcmbench.pipeline.suite import run_suite
+from vcmbench.publish.build import publish
 from vcmbench.report.detection import configuration_space, detection_points
 from vcmbench.report.load import find_records
 from vcmbench.report.show import show_report
@@ -94,13 +98,21 @@ def test_weights_for_other_classes_are_refused_before_any_work(tmp_path, ultraly
     assert not list((tmp_path / "out").rglob("*.json"))
 
 
-def test_the_suite_runs_end_to_end(tmp_path, weights):
-    root = write_coco_fixture(tmp_path / "coco")
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, ultralytics_home):
+    """The suite run once on the fixture: (its results folder, its records)."""
+    tmp = tmp_path_factory.mktemp("coco-run")
+    weights = tiny_yolo(tmp / "tiny-yolo.pt", [c["name"] for c in CATEGORIES], ultralytics_home)
+    root = write_coco_fixture(tmp / "coco")
     codecs = [{"name": "detections", "points": [{"grid": 4}, {"grid": 16, "threshold": 0.0}]},
               {"name": "jpeg", "points": [{"quality": 20}, {"quality": 90}]}, {"name": "png"}]
-    config = load_suite(str(suite_file(tmp_path, weights, codecs)))
-    out = tmp_path / "out"
-    records = run_suite(config, data_root=root, out=out, progress=False, log=lambda _: None)
+    config = load_suite(str(suite_file(tmp, weights, codecs)))
+    out = tmp / "out"
+    return out, run_suite(config, data_root=root, out=out, progress=False, log=lambda _: None)
+
+
+def test_the_suite_runs_end_to_end(tiny_run):
+    out, records = tiny_run
     assert [r.status for r in records] == ["ok"] * 5, [r.error for r in records]
     on_disk = find_records([out])  # validates every record and its per-sample file
     assert len(on_disk) == 5
@@ -129,6 +141,41 @@ def test_the_suite_runs_end_to_end(tmp_path, weights):
     points = {(p.codec, p.params.get("quality")): p for p in detection_points(records)}
     jpeg = points[("jpeg", 90)]
     assert jpeg.ratio_to_log2_k == pytest.approx(jpeg.bits_per_image / math.log2(k))
+
+
+def test_the_leaderboard_has_a_detection_section_with_the_reported_coco_point(tiny_run, tmp_path):
+    out, _ = tiny_run
+    literature = Path(__file__).resolve().parents[1] / "leaderboard" / "literature"
+    result = publish([out], tmp_path / "board", literature_dir=literature)
+    board = next(b for b in result.boards if b.suite == "coco-tiny")
+    assert board.detection is not None and len(board.detection.points) == 5
+    text = (tmp_path / "board" / "README.md").read_text(encoding="utf-8")
+    section = text.split("## coco-tiny · coco", 1)[1].split("\n## ", 1)[0]
+    assert "not a bound on mAP" in section and "log2 K =" in section
+    assert "bits / log2 K" in section and "R\\_K(1-acc)" in section
+    # the reported YOLOv3 point belongs to suite coco, not to this suite's section
+    assert "YOLOv3" not in section
+    csv = (tmp_path / "board" / "coco-tiny.csv").read_text(encoding="utf-8")
+    assert csv.count("mAP@[.5:.95]") >= 5 and "eq7_log2_k" in csv
+    assert (tmp_path / "board" / "plots" / "coco-tiny.png").is_file()
+
+
+def test_the_coco_section_shows_the_reported_yolov3_point(tiny_run, tmp_path):
+    out, _ = tiny_run
+    renamed = tmp_path / "results"
+    shutil.copytree(out, renamed)
+    for path in renamed.rglob("*.json"):  # the same records as suite "coco": the YOLOv3 point joins them
+        if path.name != "reference.json" and "cache" not in path.parts:
+            raw = json.loads(path.read_text())
+            raw["suite"] = "coco"
+            path.write_text(json.dumps(raw))
+    literature = Path(__file__).resolve().parents[1] / "leaderboard" / "literature"
+    publish([renamed], tmp_path / "board", literature_dir=literature)
+    text = (tmp_path / "board" / "README.md").read_text(encoding="utf-8")
+    section = text.split("## coco · coco", 1)[1].split("\n## ", 1)[0]
+    assert "YOLOv3" in section and "0.5550" in section and "0.50000" in section
+    paper = math.log2(sum(math.comb(98, i) * 80**i for i in range(1, 16)))  # eq. 7: 98 positions, 80 classes
+    assert f"log2 K = {paper:.1f} bits per image" in section
 
 
 def test_a_rerun_measures_the_same_numbers(tmp_path, weights):
