@@ -155,3 +155,19 @@ def test_the_embedded_set_written_as_coco_reads_back_identically(tmp_path):
 def test_the_embedded_set_has_only_train_and_val():
     with pytest.raises(DataError, match="splits train, val"):
         coco("test", None)
+
+
+@pytest.mark.data
+def test_the_real_coco_val2017():
+    """Needs VCMBENCH_DATA_ROOT/coco holding annotations/instances_val2017.json and val2017/."""
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("VCMBENCH_DATA_ROOT", "")) / "coco"
+    if not os.environ.get("VCMBENCH_DATA_ROOT") or not (root / "val2017").is_dir():
+        pytest.skip("set VCMBENCH_DATA_ROOT to a folder holding coco/val2017")
+    ds = coco("val", root)
+    assert ds.info.id == "coco" and len(ds) == 5000 and len(ds.info.categories) == 80
+    assert list(ds.category_ids())[:3] == [1, 2, 3] and max(ds.category_ids()) == 90
+    x = ds.inputs([0])[0]
+    assert x.ndim == 3 and x.shape[2] == 3

@@ -33,7 +33,7 @@ class TableDetector(Yolo):
     def prepare(self, ctx: TaskContext) -> None:
         return None
 
-    def _detect(self, images):
+    def detect(self, images):
         return [self.table[int(np.asarray(x)[0, 0, 0])] for x in images]
 
 

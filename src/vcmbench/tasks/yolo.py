@@ -149,7 +149,7 @@ class Yolo(MemoisedPredict, TaskModel):
         fresh: dict[int, Detections] = {}
         for start in range(0, len(todo), self.batch):
             chunk = todo[start:start + self.batch]
-            for i, det in zip(chunk, self._detect([inputs[i] for i in chunk]), strict=True):
+            for i, det in zip(chunk, self.detect([inputs[i] for i in chunk]), strict=True):
                 fresh[i] = det
         out = []
         for i, k in enumerate(keys):
@@ -161,7 +161,8 @@ class Yolo(MemoisedPredict, TaskModel):
             del self._memo[next(iter(self._memo))]
         return out
 
-    def _detect(self, images: Sequence[Any]) -> list[Detections]:
+    def detect(self, images: Sequence[Any]) -> list[Detections]:
+        """Run the network on one batch of RGB images (no memory of earlier answers)."""
         import torch
         from ultralytics.data.augment import LetterBox
         from ultralytics.utils.nms import non_max_suppression
