@@ -3,4 +3,7 @@
 import vcmbench.codecs.images  # noqa: F401
 import vcmbench.codecs.labels as labels  # noqa: F401
 import vcmbench.codecs.learned  # noqa: F401
-from vcmbench.codecs import passthrough  # noqa: F401
+from vcmbench.codecs import (
+    passthrough,  # noqa: F401
+    pointclouds,  # noqa: F401
+)

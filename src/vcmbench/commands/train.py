@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 
 from vcmbench.api.codec import CODECS, CodecContext
-from vcmbench.api.dataset import DATASETS
 from vcmbench.api.task import TASK_MODELS, TaskContext
 from vcmbench.errors import UsageError
 
@@ -64,7 +63,7 @@ def codec_params(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from vcmbench.codecs.learned.base import LearnedCodec
     from vcmbench.pipeline.config import load_suite
-    from vcmbench.pipeline.data import training_summary
+    from vcmbench.pipeline.data import open_split, training_summary
     from vcmbench.pipeline.device import resolve_device
     from vcmbench.pipeline.plan import check_out_dir, instantiate
 
@@ -84,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"suite {config.suite!r} has no training split to train on")
     check_out_dir(args.out)
     device = resolve_device(args.device)
-    train = DATASETS.get(config.dataset)(config.train_split, args.data_root)
+    train = open_split(config.dataset, config.train_split, args.data_root, config.dataset_params)
     fingerprint, counts = training_summary(train, train.info.num_classes)
     task = instantiate("task model", TASK_MODELS.get(config.task_model), config.task_params)
     cache = args.out / "cache"

@@ -38,6 +38,7 @@ class SuiteConfig:
     task_params: dict[str, Any]
     codecs: list[CodecEntry]
     task_weights: str | None = None
+    dataset_params: dict[str, Any] = field(default_factory=dict)  # e.g. {points: 1024} for point clouds
     train_split: str | None = "train"
     batch_size: int = 256
     accuracy_levels: tuple[float, ...] = ()
@@ -125,6 +126,9 @@ def parse_suite(raw: Any, path: Path | None = None) -> SuiteConfig:
     split = dataset.get("split", "test")
     if not isinstance(split, str):
         raise UsageError(f"{where}: dataset split must be a name, got {split!r}")
+    dataset_params = dataset.get("params") or {}
+    if not isinstance(dataset_params, dict) or not all(isinstance(k, str) for k in dataset_params):
+        raise UsageError(f"{where}: dataset params must be a mapping of names to values")
     task_params = task.get("params") or {}
     if not isinstance(task_params, dict):
         raise UsageError(f"{where}: task_model params must be a mapping")
@@ -133,6 +137,7 @@ def parse_suite(raw: Any, path: Path | None = None) -> SuiteConfig:
         raise UsageError(f"{where}: task_model weights must be a file path")
     return SuiteConfig(
         suite=suite_name(raw["suite"], where), dataset=dataset["name"], split=split,
+        dataset_params=dict(dataset_params),
         task_model=task["name"], task_params=dict(task_params),
         task_weights=weights, codecs=codecs,
         train_split=train_split, batch_size=batch,

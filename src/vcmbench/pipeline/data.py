@@ -76,9 +76,24 @@ class LazyDataset:
         return self._get().inputs(indices)
 
 
-def load_dataset(name: str, split: str, data_root: Path | None = None, limit: int | None = None) -> Dataset:
+def open_split(name: str, split: str, data_root: Path | None,
+               params: dict[str, Any] | None = None) -> Dataset:
+    """Call the dataset's factory; parameters it does not take are a one-line error."""
+    factory = DATASETS.get(name)
+    if not params:
+        return factory(split, data_root)
+    try:
+        return factory(split, data_root, **params)
+    except TypeError as exc:
+        if "argument" not in str(exc):
+            raise
+        raise UsageError(f"dataset {name!r} does not take the parameters {params} ({exc})") from exc
+
+
+def load_dataset(name: str, split: str, data_root: Path | None = None, limit: int | None = None,
+                 params: dict[str, Any] | None = None) -> Dataset:
     check_limit(limit)
-    dataset = DATASETS.get(name)(split, data_root)
+    dataset = open_split(name, split, data_root, params)
     if limit is not None and limit < len(dataset):
         dataset = LimitedDataset(dataset, limit)
     if len(dataset) == 0:
@@ -91,12 +106,13 @@ def check_limit(limit: int | None) -> None:
         raise UsageError(f"--limit must be at least 1, got {limit}")
 
 
-def training_split(name: str, split: str | None, data_root: Path | None) -> Dataset | None:
+def training_split(name: str, split: str | None, data_root: Path | None,
+                   params: dict[str, Any] | None = None) -> Dataset | None:
     """The suite's training split, opened lazily; None when the suite names none."""
     if not split:
         return None
-    factory = DATASETS.get(name)
-    return LazyDataset(lambda: factory(split, data_root))
+    DATASETS.get(name)  # an unknown name fails now, not on first use
+    return LazyDataset(lambda: open_split(name, split, data_root, params))
 
 
 def training_summary(train: Dataset | None, num_classes: int) -> tuple[str | None, tuple[int, ...]]:

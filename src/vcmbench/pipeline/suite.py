@@ -85,8 +85,8 @@ def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, lim
                   device: str, cache_dir: Path | None = None, force: bool = False) -> SuiteRun:
     """Load the data, summarise the training split, get the (memoising) task model ready."""
     device = resolve_device(device)
-    dataset = load_dataset(config.dataset, config.split, data_root, limit)
-    train = training_split(config.dataset, config.train_split, data_root)
+    dataset = load_dataset(config.dataset, config.split, data_root, limit, config.dataset_params)
+    train = training_split(config.dataset, config.train_split, data_root, config.dataset_params)
     train_fingerprint, train_counts = training_summary(train, dataset.info.num_classes)
     task = instantiate("task model", memoising(TASK_MODELS.get(config.task_model)), config.task_params)
     cache = cache_dir or out / "cache"
