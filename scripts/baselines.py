@@ -25,13 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Deterministic baseline codecs per suite that runs without external data. The label codecs are
-# integer arithmetic; jpeg, webp and png are the pinned Pillow builds; passthrough sends the pixels;
-# the entropic students use the shipped checkpoints and measured the same bits with 1 and 2 threads.
-# mnist-cnn is left out: its task model and split-feature codecs train with torch at run time, and
-# imagenet needs the dataset on disk.
+# integer arithmetic; jpeg, webp and png are the pinned Pillow builds, draco the pinned DracoPy;
+# passthrough sends the pixels; the learned students and modelnet40's PointNet use the shipped
+# checkpoints, and both suites measured the same bits and accuracy with 1 and 2 threads.
+# mnist-cnn is left out: its task model and split-feature codecs train with torch at run time;
+# imagenet and coco need data (or weights) on disk.
 BASELINE_CODECS: dict[str, tuple[str, ...]] = {
     "mnist": ("label-fixed", "label-huffman", "label-block", "label-ans", "label-lossy", "label-vq",
               "jpeg", "webp", "png", "passthrough", "entropic-student-block", "entropic-student"),
+    "modelnet40": ("label-fixed", "label-huffman", "label-block", "label-ans", "label-lossy", "draco",
+                   "pointcloud-student-block", "pointcloud-student"),
 }
 COMPARED = ("bits_total", "correct", "samples")
 
