@@ -44,7 +44,7 @@ from vcmbench.pipeline.refs import codec_ref, dataset_ref, task_ref
 from vcmbench.tasks.distortion import CrossEntropyTally, DistortionTally
 from vcmbench.theory.confidence import clopper_pearson
 
-__all__ = ["evaluate_layered_point", "measure_layers"]
+__all__ = ["evaluate_any", "evaluate_layered_point", "measure_layers"]
 
 
 @dataclass
@@ -230,3 +230,15 @@ def evaluate_layered_point(codec: LayeredCodec, dataset: Dataset, task_model: Ta
                           samples_file=samples_path.name, samples_sha256=digest)
     write_record(out_path, record)
     return record
+
+
+def evaluate_any(codec: Any, dataset: Dataset, task_model: TaskModel, **kwargs: Any) -> ResultRecord:
+    """:func:`evaluate_layered_point` for a layered codec, else the pipeline's ``evaluate_point``.
+
+    The dispatch the pipeline needs (``evaluate_point`` delegating layered codecs here), as one call.
+    """
+    if isinstance(codec, LayeredCodec):
+        return evaluate_layered_point(codec, dataset, task_model, **kwargs)
+    from vcmbench.pipeline.evaluate import evaluate_point
+
+    return evaluate_point(codec, dataset, task_model, **kwargs)
