@@ -6,6 +6,7 @@ it before the tests). Without them the test skips and says so; it never installs
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -83,7 +84,10 @@ def driver():
     options.add_argument(f"--user-data-dir={profile}")
     options.binary_location = browser
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    # chromium and chromedriver keep crash reports and settings under $HOME: point HOME at the profile,
+    # so the test changes nothing outside the repository and the temporary folder.
+    service = Service(executable_path=chromedriver, env={**os.environ, "HOME": profile})
+    drv = webdriver.Chrome(options=options, service=service)
     drv.set_page_load_timeout(60)
     try:
         yield drv

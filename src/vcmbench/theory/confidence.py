@@ -8,8 +8,6 @@ both ends of it.
 
 from __future__ import annotations
 
-from scipy.stats import beta
-
 CONFIDENCE = 0.95  # the level every record and table uses
 
 
@@ -19,7 +17,9 @@ def clopper_pearson(correct: int, samples: int, level: float = CONFIDENCE) -> tu
         raise ValueError(f"need 0 <= correct <= samples and samples >= 1, got {correct}/{samples}")
     if not 0 < level < 1:
         raise ValueError(f"confidence level must lie in (0, 1), got {level}")
+    from scipy.special import betaincinv  # the beta quantile, without scipy.stats' seconds of import
+
     alpha = 1.0 - level
-    low = 0.0 if correct == 0 else float(beta.ppf(alpha / 2, correct, samples - correct + 1))
-    high = 1.0 if correct == samples else float(beta.ppf(1 - alpha / 2, correct + 1, samples - correct))
+    low = 0.0 if correct == 0 else float(betaincinv(correct, samples - correct + 1, alpha / 2))
+    high = 1.0 if correct == samples else float(betaincinv(correct + 1, samples - correct, 1 - alpha / 2))
     return low, high
