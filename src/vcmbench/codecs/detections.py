@@ -73,7 +73,7 @@ class DetectionsCodec(BlockCodec):
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
-        return [{"grid": 4}, {"grid": 8}, {"grid": 16}, {"grid": 32},
+        return [{"grid": 4}, {"grid": 8}, {"grid": 16}, {"grid": 32}, {"grid": 32, "threshold": 0.1},
                 {"grid": 16, "threshold": 0.5}, {"grid": 16, "max_objects": 3}]
 
     def prepare(self, ctx: CodecContext) -> None:
