@@ -198,3 +198,33 @@ def test_yolo_predictions_are_fractions_of_the_original_image(tmp_path, weights)
         assert det.problem(3) is None
         assert len(det) <= task.params["max_det"]
     assert task.predict([wide])[0] is task.predict([wide])[0]  # remembered within the run
+
+
+@pytest.mark.slow
+def test_the_shipped_yolo_detects_the_embedded_set(tmp_path, ultralytics_home):
+    import torch
+
+    from vcmbench.datasets.coco import embedded
+    from vcmbench.pipeline.data import LimitedDataset
+    from vcmbench.pipeline.evaluate import reference_result
+    from vcmbench.tasks.yolo import SHIPPED_DIR, SHIPPED_WEIGHTS
+
+    path = SHIPPED_DIR / SHIPPED_WEIGHTS
+    assert path.stat().st_size < 4_000_000
+    config = torch.load(path, weights_only=True)["config"]
+    # trained on the embedded train split as generated today (a changed generator needs a retrained file)
+    assert config["train"] == embedded("train").info.fingerprint
+    task = Yolo()
+    task.prepare(TaskContext(train=None, cache_dir=tmp_path))
+    assert task.categories == embedded("val").info.categories
+    ref = reference_result(task, LimitedDataset(embedded("val"), 60), 30)
+    assert ref.scores["mAP@.5"] > 0.4 and ref.scores["mAP@[.5:.95]"] > 0.25
+
+
+def test_the_shipped_yolo_refuses_real_coco_categories(tmp_path, ultralytics_home):
+    from vcmbench.datasets.coco import coco
+
+    task = Yolo()
+    task.prepare(TaskContext(train=None, cache_dir=tmp_path))
+    with pytest.raises(DataError, match="name weights trained on its categories"):
+        task.check_dataset(coco("val", write_coco_fixture(tmp_path / "coco")))
