@@ -1,7 +1,7 @@
 """The label codecs of the mnist suite cost about one classification of the test split, not one per point.
 
 Every label codec classifies the 1,000 test digits at its encoder; the run's task model remembers
-its answers (``vcmbench.pipeline.memo``), so the suite's label-codec points and the reference
+its answers (``vcmbench.tasks.memo``), so the suite's label-codec points and the reference
 accuracy classify them once between them. Target: all 30 points together (classification, coding,
 decoding, records) within 3× of one bare classification of the test split; classifying once per
 point would cost 30×. Measured 2.7× with the machine's two cores shared by a load of 6–7.

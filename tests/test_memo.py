@@ -13,8 +13,8 @@ from vcmbench.api.codec import CODECS, BlockCodec, CodecContext
 from vcmbench.api.dataset import DATASETS
 from vcmbench.api.task import TASK_MODELS, TaskModel
 from vcmbench.pipeline.config import parse_suite
-from vcmbench.pipeline.memo import input_key, memoising
 from vcmbench.pipeline.suite import run_suite
+from vcmbench.tasks.memo import input_key, memoising
 
 
 class CountingOracle(OracleTask):

@@ -9,7 +9,7 @@ and a changed training split, task model, codec package or checkpoint is measure
 Order of work: every check that needs no data first (:mod:`vcmbench.pipeline.plan`), then the
 data and the task model, then every encoder gets ready (checkpoints load; they are trained only
 with ``train=True``), then the points are measured. The task model classifies each distinct
-input once per run (:mod:`vcmbench.pipeline.memo`).
+input once per run (:mod:`vcmbench.tasks.memo`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from vcmbench.pipeline.data import (
 )
 from vcmbench.pipeline.device import resolve_device
 from vcmbench.pipeline.evaluate import evaluate_point, failed_record, reference_accuracy
-from vcmbench.pipeline.memo import memoising
 from vcmbench.pipeline.plan import (
     Point,
     check_out_dir,
@@ -48,6 +47,7 @@ from vcmbench.pipeline.plan import (
 )
 from vcmbench.pipeline.refs import codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.pipeline.reuse import reusable
+from vcmbench.tasks.memo import memoising
 
 __all__ = ["LazyDataset", "LimitedDataset", "SuiteRun", "codec_entries", "instantiate", "load_dataset",
            "point_slug", "prepare_suite", "run_suite", "untrained_hint"]

@@ -36,7 +36,6 @@ import numpy as np
 from vcmbench.api.dataset import Dataset, Detections
 from vcmbench.api.task import TaskContext, TaskModel, register_task_model
 from vcmbench.errors import DataError, UsageError
-from vcmbench.pipeline.memo import MemoisedPredict, input_key
 from vcmbench.tasks.detection import (
     MAP,
     check_detections,
@@ -44,6 +43,7 @@ from vcmbench.tasks.detection import (
     detection_scores,
     detection_source,
 )
+from vcmbench.tasks.memo import MemoisedPredict, input_key
 from vcmbench.tasks.yolo_env import ultralytics_offline
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -71,7 +71,7 @@ def _positive_int(name: str, value: Any, low: int = 1) -> int:
 class Yolo(MemoisedPredict, TaskModel):
     """An ultralytics YOLO detector; ranked by COCO mAP@[.5:.95], correct = exact configuration.
 
-    Subclassing :class:`~vcmbench.pipeline.memo.MemoisedPredict` tells the run not to wrap it in the
+    Subclassing :class:`~vcmbench.tasks.memo.MemoisedPredict` tells the run not to wrap it in the
     label memo (which keeps integers): ``predict`` remembers its own detections.
     """
 

@@ -27,6 +27,13 @@ def ultralytics_offline(cache_dir: Path) -> ModuleType:
         os.environ.setdefault("YOLO_OFFLINE", "1")
         os.environ.setdefault("YOLO_AUTOINSTALL", "False")
         os.environ.setdefault("YOLO_VERBOSE", "False")
+    from PIL import Image
+
+    pil_open = Image.open
     import ultralytics
 
+    # ultralytics replaces PIL.Image.open process-wide with a wrapper that, on an image PIL cannot
+    # identify, tries to install and import a HEIF plugin: every later decode of a damaged image
+    # (codecs, dataset readers) would then raise ModuleNotFoundError instead of PIL's own error.
+    Image.open = pil_open
     return ultralytics
