@@ -34,11 +34,23 @@ def mnist_cache(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("mnist-cache"))
 
 
+# Built-in codecs the kit cannot check yet, each with the reason; the list must only shrink.
+# Layered codecs emit several streams per sample (the kit checks one); `detections` decodes to
+# detections, which the kit's output comparison does not handle yet.
+NOT_YET_CHECKED = {
+    "detections": "decodes to detections",
+    "scalable-base": "layered", "scalable-baseline": "layered", "scalable-proposed": "layered",
+    "scalable-standalone": "layered", "rdc-e2e": "layered", "rdc-universal": "layered",
+}
+
+
 def test_every_builtin_codec_is_covered_here():
     for spec in POINT_CLOUD.values():
         importlib.import_module(spec.partition(":")[0])  # registered on import
     builtin = {n for n in CODECS.names() if CODECS.get(n).__module__.startswith("vcmbench.")}
-    assert builtin == set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE + list(POINT_CLOUD))
+    covered = set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE + list(POINT_CLOUD))
+    assert builtin - set(NOT_YET_CHECKED) == covered
+    assert set(NOT_YET_CHECKED) <= builtin  # a name that no longer exists leaves the list
 
 
 def test_label_image_and_identity_codecs_conform_at_every_point(mnist_cache):
