@@ -15,7 +15,7 @@ from vcmbench import theory
 from vcmbench.publish.bdrate import bd_on_hulls, bd_rate, min_overlap
 from vcmbench.publish.board import build_boards
 from vcmbench.publish.literature import Citation, LiteratureEntry, LiteraturePrior, ReportedPoint
-from vcmbench.publish.records import LoadedRecord, PublishError, load_records
+from vcmbench.publish.records import LoadedRecord, load_records
 from vcmbench.report.hull import achievable_hull, bits_on_hull
 from vcmbench.theory.known_priors import known_prior, known_prior_info
 
@@ -266,7 +266,7 @@ def test_literature_without_records_gets_a_uniform_bound_board():
     assert [b.slug for b in boards] == ["toy", "other"]
 
 
-def test_map_entries_get_no_bound_and_a_class_mismatch_is_an_error():
+def test_map_entries_get_no_bound_and_other_classes_get_their_own_board():
     boards = build_boards(
         loaded(make_record("a")),
         [entry([(0.55, 100.0)], suite="coco", k=None, metric="mAP")],
@@ -274,8 +274,14 @@ def test_map_entries_get_no_bound_and_a_class_mismatch_is_an_error():
     )
     coco = next(b for b in boards if b.suite == "coco")
     assert not coco.has_bound and coco.reported[0].gap_bits is None and coco.reported[0].bound_bits is None
-    with pytest.raises(PublishError, match="num_classes: 10 but suite 'toy' has 4 classes"):
-        build_boards(loaded(make_record("a")), [entry([(0.6, 1.0)], k=10)], levels_of=no_suite)
+    # A curve reported on the real benchmark (10 classes) beside records of an embedded stand-in
+    # (4 classes) is never measured against the stand-in's bound: it gets a section of its own.
+    boards = build_boards(loaded(make_record("a")), [entry([(0.6, 1.0)], k=10)], levels_of=no_suite)
+    measured, reported = boards
+    assert measured.num_classes == 4 and measured.reported == []
+    assert reported.num_classes == 10 and reported.dataset_id == "" and len(reported.reported) == 1
+    assert reported.reported[0].bound_bits == pytest.approx(eq4(10, 1 - 0.6), abs=1e-9)
+    assert [b.slug for b in boards] == [f"toy-{measured.dataset_id}", "toy-reported"]
 
 
 def test_two_datasets_of_one_suite_get_two_boards():

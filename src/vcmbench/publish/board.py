@@ -162,10 +162,13 @@ def build_boards(
     for entry in literature:
         by_suite[entry.suite].append(entry)
     boards = []
+    placed: set[int] = set()
+    detection_suites: set[str] = set()
     for (suite, dataset_id, fingerprint), items in sorted(groups.items()):
         first = items[0].record
         chosen, origin = _levels(suite, levels, (), levels_of)
         if is_detection(first):
+            detection_suites.add(suite)
             boards.append(_detection_board(suite, dataset_id, fingerprint, items, chosen, origin,
                                            by_suite.get(suite, [])))
             continue
@@ -179,18 +182,32 @@ def build_boards(
             fingerprint=fingerprint,
         )
         _fill_records(board, items)
-        _fill_literature(board, by_suite.get(suite, []))
+        fitting = [e for e in by_suite.get(suite, []) if _fits(e, board.num_classes)]
+        placed.update(id(e) for e in fitting)
+        _fill_literature(board, fitting)
         boards.append(board)
     published = {suite for suite, _, _ in groups}
     for suite, entries in sorted(by_suite.items()):
         if suite not in published:
             boards.append(_literature_board(suite, entries, levels, levels_of))
+        elif suite not in detection_suites:
+            # Reported on the real benchmark while this suite ran on another test set (an embedded
+            # stand-in with other classes): the reported points get a section of their own.
+            homeless = [e for e in entries if id(e) not in placed]
+            if homeless:
+                boards.append(_literature_board(suite, homeless, levels, levels_of))
     per_suite: dict[str, int] = defaultdict(int)
     for board in boards:
         per_suite[board.suite] += 1
     for board in boards:
-        board.slug = board.suite if per_suite[board.suite] == 1 else f"{board.suite}-{board.dataset_id}"
+        own = board.dataset_id or "reported"
+        board.slug = board.suite if per_suite[board.suite] == 1 else f"{board.suite}-{own}"
     return boards
+
+
+def _fits(entry: LiteratureEntry, num_classes: int | None) -> bool:
+    """A reported accuracy curve belongs on a board only when it has that board's classes."""
+    return not entry.is_accuracy or num_classes is None or entry.num_classes == num_classes
 
 
 def _detection_board(suite: str, dataset_id: str, fingerprint: str, items: list[LoadedRecord],
