@@ -152,3 +152,16 @@ def test_bad_parameters_are_refused() -> None:
         scalable.ScalableBaseOnly(variant="standalone")
     with pytest.raises(UsageError):
         scalable.ScalableBaseline(block_size=0)
+
+
+def test_scale_indexes_are_compressais() -> None:
+    import torch
+
+    from vcmbench.codecs.scalable_net import EnhancementNet, scale_indexes, scale_table
+
+    net = EnhancementNet(8, 8, 12, side_information=True)
+    net.ready()
+    table = torch.tensor(scale_table())
+    scales = torch.cat([torch.rand(500) * 80, table, table * (1 + 1e-6), table * (1 - 1e-6), torch.zeros(3)])
+    scales = scales.reshape(1, 1, 1, -1)
+    assert torch.equal(scale_indexes(net.gaussian, scales), net.gaussian.build_indexes(scales))

@@ -39,7 +39,7 @@ import numpy as np
 
 from vcmbench.api.codec import CodecContext, LayeredCodec, LayerSpec, register_codec
 from vcmbench.codecs.learned.checkpoints import config_hash
-from vcmbench.codecs.trained_store import NetworkStore, weights_only
+from vcmbench.codecs.trained_store import NetworkStore, finished, weights_only
 from vcmbench.errors import BitstreamError, DataError, UsageError
 
 if TYPE_CHECKING:
@@ -50,11 +50,12 @@ if TYPE_CHECKING:
 BASE_FAMILY = "scalable-base"
 ENH_FAMILY = "scalable-enhancement"
 VERSION = "1"
+ENH_VERSION = "2"  # 2: linear synthesis output (the sigmoid of version 1 could die), lr 2e-3
 PROPOSED_BETA = 0.3  # the reconstruction reward on the base (the paper uses 0.1 on its own scale of losses)
 VARIANT_BETA = {"baseline": 0.0, "proposed": PROPOSED_BETA}
 BASE_SETTINGS: dict[str, Any] = {"channels": 12, "width": 16, "epochs": 20, "batch_size": 64, "lr": 3e-3,
                                  "augment": 2}
-ENH_SETTINGS: dict[str, Any] = {"channels": 8, "width": 32, "epochs": 20, "batch_size": 64, "lr": 3e-3}
+ENH_SETTINGS: dict[str, Any] = {"channels": 8, "width": 32, "epochs": 20, "batch_size": 64, "lr": 2e-3}
 STANDALONE_SETTINGS: dict[str, Any] = {"epochs": 8, "batch_size": 64, "lr": 1e-3}
 BASE_GRID = (4.0, 16.0, 64.0)  # λ_b of the shipped bases
 BASE_DEFAULT = 16.0  # the base every shipped enhancement is trained on
@@ -85,10 +86,10 @@ def enhancement_config(ctx: CodecContext, variant: str, base_lmbda: float, lmbda
     """An enhancement's configuration; the standalone one is a fine-tune of the proposed one."""
     if variant == "standalone":
         source = enhancement_config(ctx, "proposed", base_lmbda, lmbda)
-        return {"codec": ENH_FAMILY, "version": VERSION, "variant": variant, "from": config_hash(source),
+        return {"codec": ENH_FAMILY, "version": ENH_VERSION, "variant": variant, "from": config_hash(source),
                 "base": source["base"], "lmbda": lmbda, "params": dict(STANDALONE_SETTINGS),
                 "train": source["train"], "seed": ctx.seed}
-    return {"codec": ENH_FAMILY, "version": VERSION, "variant": variant,
+    return {"codec": ENH_FAMILY, "version": ENH_VERSION, "variant": variant,
             "base": config_hash(base_config(ctx, variant, base_lmbda)), "lmbda": lmbda,
             "params": dict(ENH_SETTINGS), "train": _fingerprint(ctx), "seed": ctx.seed}
 
@@ -172,7 +173,7 @@ def train_base(net: BaseNet, ctx: CodecContext, config: dict[str, Any]) -> dict[
                     _settings(ctx, config["params"], f"scalable base {config['variant']}",
                               int(config["params"]["augment"])))
     tighten_tails(net.bottleneck)
-    return {"epochs": len(history), "final": history[-1]}
+    return finished(history, f"scalable base {config['variant']}")
 
 
 def _base_latents(base: BaseNet, images: torch.Tensor) -> torch.Tensor:
@@ -206,7 +207,7 @@ def train_enhancement(net: EnhancementNet, base: BaseNet, ctx: CodecContext, con
     torch.manual_seed(ctx.seed)
     history = train(net, images, torch.arange(len(images)), loss_fn,
                     _settings(ctx, config["params"], f"scalable enhancement {config['variant']}"))
-    return {"epochs": len(history), "final": history[-1]}
+    return finished(history, f"scalable enhancement {config['variant']}")
 
 
 def fine_tune_standalone(net: EnhancementNet, base: BaseNet, ctx: CodecContext, config: dict[str, Any]

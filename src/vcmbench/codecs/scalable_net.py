@@ -120,8 +120,10 @@ class EnhancementNet(nn.Module):
         return means, nn.functional.softplus(raw) + SCALE_MIN
 
     def reconstruct(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """g_e: Ŷ_e to the digit in [0, 1]."""
-        return torch.sigmoid(self.synthesis(y_hat))
+        """g_e: Ŷ_e to the digit, around [0, 1] (clipped when decoded). Linear, not a sigmoid: a
+        sigmoid output saturated at 0 early in training gives a blank digit and no gradient to leave
+        it (measured: 3 of 8 enhancement trainings stuck there)."""
+        return self.synthesis(y_hat) + 0.5
 
     def forward(self, x: torch.Tensor, base_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pass: (reconstruction in [0, 1], estimated bits of Ŷ_e for the batch)."""
@@ -156,7 +158,7 @@ class EnhancementCoder:
     def encode(self, y: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> bytes:
         n, _, h, w = y.shape
         gc = self.net.gaussian
-        indexes = gc.build_indexes(_side_by_side(scales))
+        indexes = scale_indexes(gc, _side_by_side(scales))
         (payload,) = gc.compress(_side_by_side(y), indexes, means=_side_by_side(means))
         header = bytes([ENH_MAGIC]) + write_varint(n) + write_varint(h) + write_varint(w)
         return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
@@ -184,12 +186,24 @@ class EnhancementCoder:
         if n * c * h * w > self.MAX_SYMBOLS:
             raise BitstreamError(f"enhancement layer too large ({n}×{c}×{h}×{w})")
         gc = self.net.gaussian
-        indexes = gc.build_indexes(_side_by_side(scales))
+        indexes = scale_indexes(gc, _side_by_side(scales))
         padding = bytes(_WORD * (n * c * h * w + 16))
         flat = gc.decompress([payload + padding], indexes, means=_side_by_side(means))
         if not torch.isfinite(flat).all() or flat.abs().max() > 2.0 ** 24:
             raise BitstreamError("corrupted enhancement payload (decoded latents out of range)")
         return flat.reshape(c, n, h, w).permute(1, 0, 2, 3).contiguous()
+
+
+def scale_indexes(gaussian: GaussianConditional, scales: torch.Tensor) -> torch.Tensor:
+    """compressai's ``build_indexes`` (the table entry each scale is coded with) by one binary search.
+
+    ``build_indexes`` counts, for each scale, the table entries at or above it with one pass over the
+    tensor per entry (48 here): seconds per block of 1,000 digits. The index it computes is the number
+    of entries of ``scale_table[:-1]`` below the scale, which :func:`torch.bucketize` gives directly.
+    """
+    scales = gaussian.lower_bound_scale(scales)
+    table = gaussian.scale_table[:-1].to(scales)
+    return torch.bucketize(scales, table, right=False).int()
 
 
 def _side_by_side(t: torch.Tensor) -> torch.Tensor:

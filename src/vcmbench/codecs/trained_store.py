@@ -40,6 +40,17 @@ def float16(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v.half() if v.is_floating_point() else v for k, v in weights_only(state).items()}
 
 
+def finished(history: list[dict[str, float]], what: str) -> dict[str, Any]:
+    """A training's summary for its checkpoint; DataError when it ended in NaN or infinity (diverged),
+    so a broken network is never saved as if trained."""
+    import math
+
+    final = history[-1] if history else {}
+    if not final or not all(math.isfinite(v) for v in final.values()):
+        raise DataError(f"{what}: training diverged (final losses {final}); nothing was saved")
+    return {"epochs": len(history), "final": final}
+
+
 class NetworkStore:
     """Find, load or (when the run allows) train the checkpoints one codec instance needs."""
 

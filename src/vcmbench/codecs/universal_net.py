@@ -47,6 +47,9 @@ class FixedRateEncoder(nn.Module):
             nn.Conv2d(1, width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Flatten(), nn.Linear(2 * width * 7 * 7, dims),
+            # Normalised before the bound: without it the pre-activations drift together into tanh's flat
+            # tails within a few epochs and every digit gets the same code (measured: 1 code of 27).
+            nn.BatchNorm1d(dims, affine=False),
         )
 
     def bounded(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,9 +57,14 @@ class FixedRateEncoder(nn.Module):
         half = (self.levels - 1) / 2
         return half * torch.tanh(self.analysis(x)) + half
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rounded code values (straight-through gradient), N×dims floats in {0, ..., levels − 1}."""
+    def forward(self, x: torch.Tensor, noisy: bool = False) -> torch.Tensor:
+        """Training: rounded code values with a straight-through gradient, N×dims floats in
+        {0, ..., levels − 1}; or, ``noisy``, the bounded values plus uniform noise of one step's width
+        (the usual relaxation of rounding, used first so that every cell gets digits before the hard
+        rounding takes over)."""
         z = self.bounded(x)
+        if noisy:
+            return z + torch.rand_like(z) - 0.5
         return z + (torch.round(z) - z).detach()
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,8 +90,8 @@ class FixedRateAutoencoder(nn.Module):
         self.encoder = FixedRateEncoder(dims, levels)
         self.decoder = Decoder(dims, levels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+    def forward(self, x: torch.Tensor, noisy: bool = False) -> torch.Tensor:
+        return self.decoder(self.encoder(x, noisy))
 
 
 def packed_size(count: int, dims: int, levels: int) -> int:
