@@ -114,7 +114,8 @@ def group_free_point(records: Sequence[ResultRecord]) -> FreePoint:
     train = counts.pop()
     if train is None:
         return FreePoint(None, None, None,
-                         "no free point: the records carry no training-split counts (schema 1 records)")
+                         "no free point: the records carry no training-split counts (schema 1 records, or "
+                         "a suite without a training split)")
     first = records[0].dataset
     point = free_point(first.prior_counts, train)
     if point is None:
