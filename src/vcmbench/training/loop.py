@@ -183,6 +183,7 @@ def _train(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_f
                      "aux_optimizer": aux_optimizer.state_dict() if aux_optimizer else {},
                      "history": history, "epoch": epoch + 1}
             save_checkpoint(settings.partial_path, settings.partial_config, state)
+    bar.refresh()  # tqdm throttles redraws: show the final step count and loss before the bar is cleared
     bar.close()
     model.eval()
     return history
