@@ -80,7 +80,7 @@ FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 
 def test_schema_1_record_still_loads_with_unknowns_as_none():
     record = read_record(FIXTURES / "record-v1.json")
-    assert record.schema_version == SCHEMA_VERSION == 2
+    assert record.schema_version == SCHEMA_VERSION == 3
     assert record.dataset.train_prior_counts is None and record.dataset.train_fingerprint is None
     assert record.task_model.fingerprint is None
     assert record.codec.identity == {} and record.codec.package is None
@@ -148,3 +148,53 @@ def test_scores_and_metric_name_are_checked():
     assert validate(raw) == []
     raw["metrics"]["scores"] = {"mAP@.5": float("nan")}
     assert any("metrics.scores" in p for p in validate(raw))
+
+
+def test_schema_2_record_loads_with_schema_3_fields_unknown():
+    record = read_record(FIXTURES / "record-v2.json")
+    assert record.schema_version == SCHEMA_VERSION == 3
+    assert record.task_model.confusion is None
+    assert record.codec.libraries == {} and record.codec.complexity == {}
+    assert record.bitstreams is None
+    assert record.dataset.train_fingerprint is not None  # schema 2 fields survive the lift
+
+
+def _with_confusion(confusion):
+    raw = make_record().to_dict()
+    raw["task_model"]["confusion"] = confusion
+    return raw
+
+
+def test_confusion_must_agree_with_prior_and_reference_accuracy():
+    raw = make_record().to_dict()
+    counts = raw["dataset"]["prior_counts"]
+    k = len(counts)
+    right = round(raw["task_model"]["reference_accuracy"] * sum(counts))
+    # Put `right` correct answers on the diagonal, the rest one class off.
+    confusion = [[0] * k for _ in range(k)]
+    left = right
+    for y, n in enumerate(counts):
+        hit = min(n, left)
+        left -= hit
+        confusion[y][y] = hit
+        confusion[y][(y + 1) % k] = n - hit
+    if left:
+        pytest.skip("fixture record's reference accuracy is not a count of its samples")
+    assert validate(_with_confusion(confusion)) == []
+    shifted = [row[:] for row in confusion]
+    shifted[0][0], shifted[0][1 % k] = shifted[0][0] - 1, shifted[0][1 % k] + 1
+    if confusion[0][0] > 0:
+        assert any("reference_accuracy" in p for p in validate(_with_confusion(shifted)))
+    wrong_rows = [row[:] for row in confusion]
+    wrong_rows[0][0] += 1
+    assert any("prior_counts" in p for p in validate(_with_confusion(wrong_rows)))
+    assert any("non-negative integers" in p for p in validate(_with_confusion([[1.5] * k] * k)))
+
+
+def test_libraries_and_complexity_must_be_names_to_values():
+    raw = make_record().to_dict()
+    raw["codec"]["libraries"] = {"libheif": "1.19.5"}
+    raw["codec"]["complexity"] = {"encoder_params": 1200, "decoder_macs_per_pixel": 3.5}
+    assert validate(raw) == []
+    raw["codec"]["libraries"] = {"libheif": 1}
+    assert any("codec.libraries" in p for p in validate(raw))

@@ -94,6 +94,22 @@ class Codec(ABC):
         """
         return {}
 
+    def libraries(self) -> dict[str, str]:
+        """The encoder/decoder libraries this codec wraps, name -> version (e.g. ``{"libjxl": "0.11.1"}``).
+
+        Records carry them: the same quality setting of two library versions is not the same codec.
+        """
+        return {}
+
+    def complexity(self) -> dict[str, float]:
+        """Parameters and MACs per input pixel (or point) of encoder and decoder, where measurable.
+
+        Keys: ``encoder_params``, ``decoder_params``, ``encoder_macs_per_pixel``,
+        ``decoder_macs_per_pixel``. Counted by a maintained counter (ptflops), never typed in;
+        conventional codecs return {}. Called after :meth:`prepare`.
+        """
+        return {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"

@@ -10,6 +10,11 @@ fingerprint and label counts (the free operating point and the side-information 
 model's content fingerprint, the codec's class, package and version and the identity of any
 artifact it loaded (``codec.identity``: checkpoint hash and origin), the accuracy's confidence
 interval, and the sha256 of the per-sample file.
+
+Schema 3 adds what a comparison across tools needs: the task model's confusion matrix on
+uncompressed input (the model-aware bound is computed from it), the encoder libraries a codec
+wraps and their versions, the codec's complexity (parameters and MACs per pixel of encoder and
+decoder), and the folder of kept bitstreams (``vcmbench run --save-bitstreams``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 import vcmbench
 from vcmbench.errors import VcmbenchError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RECORD_KIND = "vcmbench.result"
 
 
@@ -59,6 +64,9 @@ class TaskRef:
     fingerprint: str | None = None  # content hash of the fitted or loaded model (weights), if known
     metric: str = "accuracy"  # the metric this task is ranked by: "accuracy" or a key of Metrics.scores
     reference_scores: dict[str, float] = field(default_factory=dict)  # its scores on uncompressed input
+    # confusion[y][k]: evaluated samples of true class y that the model, on uncompressed input,
+    # assigns to class k. The model-aware (indirect) bound is computed from it. None: not a classifier.
+    confusion: list[list[int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,11 @@ class CodecRef:
     # What the codec loaded or learned beyond its parameters, e.g.
     # {"checkpoint": {"sha256": ..., "origin": "shipped" | "trained" | "file", "name": ...}}.
     identity: dict[str, Any] = field(default_factory=dict)
+    # Encoder/decoder libraries the codec wraps, name -> version, e.g. {"libheif": "1.19.5"}.
+    libraries: dict[str, str] = field(default_factory=dict)
+    # Complexity where measurable: "encoder_params", "decoder_params", "encoder_macs_per_pixel",
+    # "decoder_macs_per_pixel" (per input pixel or point; a maintained counter, never typed in).
+    complexity: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,9 @@ class ResultRecord:
     error: str | None = None
     samples_file: str | None = None
     samples_sha256: str | None = None  # sha256 of the per-sample CSV, so an edited file is caught
+    # Folder (relative to the record's folder) holding every bitstream the decoder received, one
+    # file per bitstream, with a manifest of names, byte counts and sha256; None when not kept.
+    bitstreams: str | None = None
     schema_version: int = SCHEMA_VERSION
     kind: str = field(default=RECORD_KIND)
 
@@ -178,6 +194,7 @@ class ResultRecord:
             error=raw.get("error"),
             samples_file=raw.get("samples_file"),
             samples_sha256=raw.get("samples_sha256"),
+            bitstreams=raw.get("bitstreams"),
         )
 
 
@@ -199,6 +216,12 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     version = raw.get("schema_version")
     if version == SCHEMA_VERSION:
         return raw
+    if version == 2:
+        # Schema 3's additions are all optional: unknown (None / empty) on a schema 2 record.
+        lifted = {**raw, "schema_version": 3, "bitstreams": None}
+        lifted["task_model"] = {"confusion": None, **raw["task_model"]}
+        lifted["codec"] = {"libraries": {}, "complexity": {}, **raw["codec"]}
+        return lifted
     if version == 1:
         lifted = {**raw, "schema_version": 2, "samples_sha256": None}
         lifted["dataset"] = {"train_fingerprint": None, "train_prior_counts": None, **raw["dataset"]}
@@ -208,7 +231,7 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
                            **raw["codec"]}
         if isinstance(raw.get("metrics"), dict):
             lifted["metrics"] = {"accuracy_interval": None, "scores": {}, "layers": None, **raw["metrics"]}
-        return lifted
+        return migrate(lifted)
     raise RecordError(f"schema_version {version!r} is not readable by vcmbench {vcmbench.__version__}")
 
 
@@ -271,9 +294,37 @@ def validate(raw: Any) -> list[str]:
     ref = raw["task_model"].get("reference_accuracy")
     if not _is_number(ref) or not 0 <= ref <= 1:
         problems.append("task_model.reference_accuracy: must be a number in [0, 1]")
+    elif raw["task_model"].get("confusion") is not None:
+        problems += _validate_confusion(raw["task_model"]["confusion"], ds, ref)
+    for key in ("libraries", "complexity"):
+        value = raw["codec"].get(key, {})
+        kinds = str if key == "libraries" else (int, float)
+        if not isinstance(value, dict) or not all(
+                isinstance(v, kinds) and not isinstance(v, bool) for v in value.values()):
+            what = "versions" if key == "libraries" else "numbers"
+            problems.append(f"codec.{key}: must map names to {what}")
     if raw["status"] == "ok":
         problems += _validate_metrics(raw.get("metrics"), ds)
     return problems
+
+
+def _validate_confusion(confusion: Any, ds: dict[str, Any], reference_accuracy: float) -> list[str]:
+    """The confusion matrix must be counts over the evaluated samples, agreeing with the prior and
+    the reference accuracy (both are derived from the same predictions)."""
+    k = ds.get("num_classes")
+    if (not isinstance(confusion, list) or len(confusion) != k
+            or not all(isinstance(row, list) and len(row) == k for row in confusion)
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                       for row in confusion for c in row)):
+        return ["task_model.confusion: must be num_classes rows of num_classes non-negative integers"]
+    if [sum(row) for row in confusion] != ds.get("prior_counts"):
+        return ["task_model.confusion: row sums differ from dataset.prior_counts"]
+    samples = sum(sum(row) for row in confusion)
+    diagonal = sum(confusion[i][i] for i in range(k))
+    if samples and abs(diagonal / samples - reference_accuracy) > 1e-9:
+        return [f"task_model.confusion: diagonal {diagonal}/{samples} != "
+                f"reference_accuracy {reference_accuracy}"]
+    return []
 
 
 def _validate_metrics(m: Any, ds: dict[str, Any]) -> list[str]:

@@ -308,7 +308,7 @@ def failed_record(codec: Codec, exc: BaseException, *, suite: str, dataset: Any,
                   identity: dict[str, Any] | None = None, device: str = "cpu", seed: int = 0) -> ResultRecord:
     """The record of a point that could not be measured: what failed, in the codec's own words."""
     return ResultRecord(
-        suite=suite, dataset=dataset, task_model=task_model, codec=codec_ref(codec, identity),
+        suite=suite, dataset=dataset, task_model=task_model, codec=codec_ref(codec, identity, prepared=False),
         provenance=Provenance.collect(device, seed), status="failed",
         error=f"{type(exc).__name__}: {exc}"[:2000],
     )

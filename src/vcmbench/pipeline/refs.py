@@ -8,7 +8,7 @@ record is reused only when the descriptions this run would write are exactly tho
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -53,12 +53,14 @@ REFERENCE_SCORES_ATTR = "_vcmbench_reference_scores"
 
 
 def task_ref(task_model: TaskModel, reference_accuracy: float,
-             reference_scores: Mapping[str, float] | None = None) -> TaskRef:
+             reference_scores: Mapping[str, float] | None = None,
+             confusion: Sequence[Sequence[int]] | None = None) -> TaskRef:
     """The task model as records describe it: identity, parameters, its metric and its ceiling.
 
     ``reference_scores`` are its scores on uncompressed input; None takes those it was last
     measured with on its test split (kept on the instance by ``reference_result``), if exactly
-    one split was measured, else none.
+    one split was measured, else none. ``confusion`` is its confusion matrix on uncompressed input
+    (counts, true class by row), from which the model-aware bound is computed.
     """
     if reference_scores is None:
         known = task_model.__dict__.get(REFERENCE_SCORES_ATTR, {})
@@ -66,18 +68,23 @@ def task_ref(task_model: TaskModel, reference_accuracy: float,
     return TaskRef(id=task_model.id, version=task_model.version, params=jsonable(task_model.params),
                    reference_accuracy=reference_accuracy, fingerprint=task_model.fingerprint(),
                    metric=task_model.metric,
-                   reference_scores={str(k): float(v) for k, v in reference_scores.items()})
+                   reference_scores={str(k): float(v) for k, v in reference_scores.items()},
+                   confusion=None if confusion is None else [[int(c) for c in row] for row in confusion])
 
 
-def codec_ref(codec: Codec, identity: Mapping[str, Any] | None = None) -> CodecRef:
+def codec_ref(codec: Codec, identity: Mapping[str, Any] | None = None, *, prepared: bool = True) -> CodecRef:
     """The codec's name, version and parameters, its class and the distribution that ships it.
 
     ``identity`` is what :meth:`Codec.identity` said after ``prepare`` (a checkpoint's hash).
+    ``prepared=False`` (a point that failed before or during ``prepare``) leaves out what only a
+    prepared codec can say: its complexity.
     """
     qualname, package, version = codec_origin(type(codec))
     return CodecRef(name=codec.name, version=codec.version, params=jsonable(codec.params),
                     granularity=codec.granularity, decodes_to=codec.decodes_to, qualname=qualname,
-                    package=package, package_version=version, identity=jsonable(dict(identity or {})))
+                    package=package, package_version=version, identity=jsonable(dict(identity or {})),
+                    libraries={str(k): str(v) for k, v in codec.libraries().items()},
+                    complexity={str(k): float(v) for k, v in codec.complexity().items()} if prepared else {})
 
 
 def codec_origin(cls: type) -> tuple[str, str | None, str | None]:
