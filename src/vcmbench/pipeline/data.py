@@ -30,6 +30,11 @@ class LimitedDataset:
         self.info: DatasetInfo = replace(base.info, fingerprint=f"{base.info.fingerprint}:first{n}")
 
     @property
+    def base(self) -> Dataset:
+        """The whole split this is a view of (its annotations, sizes, ground truth are indexed alike)."""
+        return self._base
+
+    @property
     def full_length(self) -> int:
         return len(self._base)
 
@@ -58,6 +63,11 @@ class LazyDataset:
         if self._dataset is None:
             self._dataset = self._load()
         return self._dataset
+
+    @property
+    def base(self) -> Dataset:
+        """The split itself, opened now if it was not yet."""
+        return self._get()
 
     @property
     def info(self) -> DatasetInfo:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from vcmbench.api.codec import Codec, CodecContext, LayeredCodec
 from vcmbench.api.dataset import Dataset
-from vcmbench.api.record import ResultRecord, write_json_atomic, write_record
+from vcmbench.api.record import ResultRecord, TaskRef, write_json_atomic, write_record
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
 from vcmbench.pipeline.config import SuiteConfig, load_suite
 from vcmbench.pipeline.data import (
@@ -36,7 +36,7 @@ from vcmbench.pipeline.data import (
     training_summary,
 )
 from vcmbench.pipeline.device import resolve_device
-from vcmbench.pipeline.evaluate import evaluate_point, failed_record, reference_accuracy
+from vcmbench.pipeline.evaluate import Reference, evaluate_point, failed_record, reference_result
 from vcmbench.pipeline.plan import (
     Point,
     check_out_dir,
@@ -45,7 +45,7 @@ from vcmbench.pipeline.plan import (
     plan_points,
     point_slug,
 )
-from vcmbench.pipeline.refs import codec_ref, dataset_ref, jsonable, task_ref
+from vcmbench.pipeline.refs import REFERENCE_SCORES_ATTR, codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.pipeline.reuse import reusable
 from vcmbench.tasks.memo import memoising
 
@@ -70,6 +70,15 @@ class SuiteRun:
     device: str
     train_fingerprint: str | None = None
     train_counts: tuple[int, ...] = ()
+    # The task model on uncompressed input beyond accuracy: its scores (e.g. COCO mAP) and, for a
+    # classifier, its confusion matrix (TaskRef.reference_scores and TaskRef.confusion).
+    reference_scores: dict[str, float] = field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+
+    def task_ref(self) -> TaskRef:
+        """The task model as this run's records describe it (what reuse compares against)."""
+        return task_ref(self.task_model, self.reference_accuracy, self.reference_scores,
+                        confusion=self.confusion)
 
     def codec_context(self, *, allow_training: bool = False, progress: bool = False) -> CodecContext:
         """What every codec of the run prepares with: the run's task model and training split."""
@@ -94,28 +103,56 @@ def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, lim
     task.prepare(TaskContext(train=train, cache_dir=cache, device=device, seed=config.seed, weights=weights))
     folder = f"{dataset.info.id}-first{len(dataset)}" if is_subset(dataset) else dataset.info.id
     run_dir = out / config.suite / folder
-    ref = _cached_reference(run_dir, dataset, task, config.batch_size, train_fingerprint, force)
-    return SuiteRun(config, dataset, train, task, ref, run_dir, cache, device, train_fingerprint,
-                    train_counts)
+    ref = cached_reference(run_dir, dataset, task, config.batch_size, train_fingerprint, force)
+    return SuiteRun(config, dataset, train, task, ref.accuracy, run_dir, cache, device, train_fingerprint,
+                    train_counts, dict(ref.scores), ref.confusion)
 
 
-def _cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int,
-                      train_fingerprint: str | None, force: bool) -> float:
-    """The uncompressed accuracy, computed once per (data, task model) and kept beside the records."""
-    path = run_dir / "reference.json"
+REFERENCE_FILE = "reference.json"
+
+
+def cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int,
+                     train_fingerprint: str | None, force: bool = False) -> Reference:
+    """The task model on uncompressed input (accuracy, scores such as mAP, confusion matrix),
+    computed once per (data, task model) and kept beside the records in ``reference.json``.
+
+    A rerun takes all three from the file, so the records it would write describe the task model
+    exactly as the stored ones do and are reused. The scores are also left on the task model
+    instance, where :func:`vcmbench.pipeline.refs.task_ref` finds them.
+    """
+    path = run_dir / REFERENCE_FILE
     key = {"fingerprint": dataset.info.fingerprint, "task_model": task.id, "version": task.version,
            "params": jsonable(task.params), "task_fingerprint": task.fingerprint(),
            "train_fingerprint": train_fingerprint}
     if path.is_file() and not force:
-        try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            if cached.get("key") == key and isinstance(cached.get("accuracy"), float):
-                return float(cached["accuracy"])
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-            pass
-    accuracy = reference_accuracy(task, dataset, batch_size)
-    write_json_atomic(path, {"key": key, "accuracy": accuracy})
-    return accuracy
+        ref = _read_reference(path, key)
+        if ref is not None:
+            task.__dict__.setdefault(REFERENCE_SCORES_ATTR, {})[dataset.info.fingerprint] = dict(ref.scores)
+            return ref
+    ref = reference_result(task, dataset, batch_size)
+    write_json_atomic(path, {"key": key, "accuracy": ref.accuracy, "scores": ref.scores,
+                             "confusion": ref.confusion})
+    return ref
+
+
+def _read_reference(path: Path, key: dict[str, Any]) -> Reference | None:
+    """The stored reference if it is for ``key`` and well formed (an older file without scores is not)."""
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != key:
+        return None
+    accuracy, scores, confusion = cached.get("accuracy"), cached.get("scores"), cached.get("confusion", False)
+    if not isinstance(accuracy, float) or not isinstance(scores, dict) or confusion is False:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values()):
+        return None
+    if confusion is not None and not (isinstance(confusion, list) and all(
+            isinstance(row, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in row)
+            for row in confusion)):
+        return None
+    return Reference(accuracy, {str(k): float(v) for k, v in scores.items()}, confusion)
 
 
 def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: Path = Path("results"),
@@ -138,7 +175,7 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
     run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir,
                         force=force)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
-        f"{run.task_model.id} uncompressed accuracy {run.reference_accuracy:.4f}")
+        f"{run.task_model.id} uncompressed {_ceiling(run)}")
     ctx = run.codec_context(allow_training=train, progress=progress)
     # Every encoder gets ready first: what a learned codec loaded (its identity) decides reuse,
     # and points without a checkpoint are known before any measuring starts.
@@ -149,7 +186,7 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
         log(f"{len(missing)} point(s) have no trained checkpoint and will fail: "
             f"{', '.join(_label(p.codec) for p in missing)}; {_TRAIN_ADVICE}")
     refs: dict[str, Any] = {"suite": config.suite, "dataset": dataset_ref(run.dataset, ctx),
-                            "task_model": task_ref(run.task_model, run.reference_accuracy)}
+                            "task_model": run.task_ref()}
     records: list[ResultRecord] = []
     for point, (identity, failure) in zip(points, ready, strict=True):
         path = run.run_dir / point.relative_path
@@ -181,14 +218,29 @@ def _measure(point: Point, identity: dict[str, Any] | None, failure: Exception |
     reused = None if force else reusable(path, **refs, codec=codec_ref(codec, identity))
     if reused is not None:
         return reused, "reused"
-    evaluate = evaluate_point
+    common = dict(suite=refs["suite"], reference_accuracy=run.reference_accuracy, out_path=path,
+                  codec_context=ctx, prepared=True, batch_size=run.config.batch_size, device=device,
+                  seed=seed, progress=progress)
     if isinstance(codec, LayeredCodec):  # every layer's bytes and every prefix measured
-        from vcmbench.pipeline.layered import evaluate_layered_point as evaluate
-    record = evaluate(codec, run.dataset, run.task_model, suite=refs["suite"],
-                      reference_accuracy=run.reference_accuracy, out_path=path, codec_context=ctx,
-                      prepared=True, batch_size=run.config.batch_size, device=device, seed=seed,
-                      progress=progress)
+        from vcmbench.pipeline.layered import evaluate_layered_point
+
+        record = _described_as(evaluate_layered_point(codec, run.dataset, run.task_model, **common),
+                               refs["task_model"], path)
+        return record, record.status
+    record = evaluate_point(codec, run.dataset, run.task_model, **common,
+                            reference_scores=run.reference_scores, confusion=run.confusion)
     return record, record.status
+
+
+def _described_as(record: ResultRecord, task: TaskRef, path: Path) -> ResultRecord:
+    """The layered evaluator describes its task model without the confusion matrix: give the record
+    the run's description (same model, same ceiling), so that a rerun recognises and reuses it."""
+    same_model = replace(record.task_model, confusion=task.confusion, reference_scores=task.reference_scores)
+    if record.task_model == task or same_model != task:
+        return record
+    fixed = replace(record, task_model=task)
+    write_record(path, fixed)
+    return fixed
 
 
 _TRAIN_ADVICE = (f"add --train to the run command to train them in the run (slow), or train each one "
@@ -208,10 +260,21 @@ def _label(codec: Codec) -> str:
     return f"{codec.name} {params}".strip()
 
 
+def _ceiling(run: SuiteRun) -> str:
+    metric = run.task_model.metric
+    head = f"accuracy {run.reference_accuracy:.4f}"
+    if metric != "accuracy" and metric in run.reference_scores:
+        return f"{metric} {run.reference_scores[metric]:.4f}, {head}"
+    return head
+
+
 def _summary(record: ResultRecord, status: str) -> str:
+    """One line per point: its rate, the task's own metric (e.g. mAP) and its accuracy."""
     params = " ".join(f"{k}={v}" for k, v in record.codec.params.items())
     head = f"  {record.codec.name:<22} {params:<28}"
     if record.metrics is None:
         return f"{head} FAILED: {record.error}"
     m = record.metrics
-    return f"{head} {m.bits_per_sample:10.3f} bits/sample  accuracy {m.accuracy:.4f}  [{status}]"
+    metric = record.task_model.metric
+    shown = f"{metric} {m.scores[metric]:.4f}  " if metric != "accuracy" and metric in m.scores else ""
+    return f"{head} {m.bits_per_sample:10.3f} bits/sample  {shown}accuracy {m.accuracy:.4f}  [{status}]"
