@@ -101,7 +101,8 @@ class PillowCodec(SampleCodec):
         return from_pillow_bytes(data, self.pillow_format, self.name, self.pixels_per_byte)
 
 
-def _quality(value: Any, codec: str) -> int:
+def check_quality(value: Any, codec: str) -> int:
+    """A 0..100 integer quality, or a UsageError naming the codec (shared by the image codecs)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
         raise UsageError(f"{codec}: quality must be an integer from 0 to 100, got {value!r}")
     return value
@@ -116,7 +117,7 @@ class JpegCodec(PillowCodec):
     pixels_per_byte = JPEG_PIXELS_PER_BYTE
 
     def __init__(self, quality: int = 75):
-        super().__init__(quality=_quality(quality, "jpeg"))
+        super().__init__(quality=check_quality(quality, "jpeg"))
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
@@ -137,7 +138,7 @@ class WebpCodec(PillowCodec):
     def __init__(self, quality: int = 75, method: int = 4):
         if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method <= 6:
             raise UsageError(f"webp: method must be an integer from 0 to 6, got {method!r}")
-        super().__init__(quality=_quality(quality, "webp"), method=method)
+        super().__init__(quality=check_quality(quality, "webp"), method=method)
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
