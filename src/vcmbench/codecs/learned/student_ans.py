@@ -1,0 +1,137 @@
+"""The entropic student per sample without the 80-bit floor: its codeword index, range-coded alone.
+
+``entropic-student`` sends each digit as a compressai string (a 64-bit coder flush plus a shape
+header: 80 bits for a ~4-bit choice). This variant loads the same checkpoints (family
+``entropic-student``, categorical latent) and sends only what the decoder needs: the index of
+the chosen codeword. The index is coded with :class:`vcmbench.entropy.symbolcode.SymbolCode` over
+an integer table made once from the checkpoint's learned distribution (the bottleneck's
+likelihood of each codeword, evaluated in float64 and rounded to integers summing to 2^24):
+the shortest whole-byte stream in the symbol's range-coder interval, decoded by constriction's
+range decoder. No header: the latent's shape is fixed by the checkpoint. The likeliest codeword
+travels as the empty stream, every other one in a byte (two for one rarer than 1/256), so a
+sample costs less than one byte above the information −log2 p of its index.
+
+Encoder and decoder are separate instances that compute the table from the same weights, so they
+hold the same integers (its sha256 is part of the codec's identity in every record).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from vcmbench.api.codec import SampleCodec, register_codec
+from vcmbench.codecs.learned.student import EntropicStudent
+from vcmbench.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+    from vcmbench.entropy.symbolcode import SymbolCode
+
+
+def index_probabilities(model: nn.Module) -> np.ndarray:
+    """The learned distribution of a categorical student's codeword index, in float64.
+
+    The bottleneck's likelihood of the values k + offset (k = 0..K−1, channel 0) that
+    ``StudentNet.encode`` sends, as training estimated its rate; a float64 copy of the
+    bottleneck so the rounding of the float16 checkpoint weights is the only one involved.
+    """
+    import torch
+
+    bottleneck = copy.deepcopy(model.bottleneck).double()
+    with torch.no_grad():
+        medians = bottleneck._get_medians().reshape(-1)
+        offset = medians[0] - torch.round(medians[0])
+        values = torch.arange(model.codewords, dtype=torch.float64) + offset
+        grid = values.expand(int(bottleneck.channels), -1)[:, None, :]
+        pmf, _, _ = bottleneck._likelihood(grid)
+        if bottleneck.use_likelihood_bound:
+            pmf = bottleneck.likelihood_lower_bound(pmf)
+    return pmf[0, 0].numpy().astype("float64")
+
+
+@register_codec("entropic-student-ans")
+class EntropicStudentAnsCodec(EntropicStudent, SampleCodec):
+    """One range-coded codeword index per sample, on the entropic student's checkpoints."""
+
+    description = ("entropic student per sample: the codeword index alone, range-coded over the "
+                   "checkpoint's integer table, terminated on a whole byte (no header)")
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.table: SymbolCode | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        if self.settings["latent"] != "categorical":
+            raise UsageError(f"{self.family}-ans codes a categorical latent (one codeword index); "
+                             f"latent={self.settings['latent']!r} needs entropic-student")
+
+    def attach(self, model: nn.Module) -> None:
+        from vcmbench.entropy.symbolcode import SymbolCode, quantize
+
+        super().attach(model)
+        if not getattr(model, "codewords", 0):
+            raise DataError("entropic-student-ans needs a categorical student (codeword index latent)")
+        self.table = SymbolCode(quantize(index_probabilities(model)))
+
+    def identity(self) -> dict[str, Any]:
+        """The checkpoint, plus the integer table's hash: the code the streams were made with."""
+        found = super().identity()
+        if self.table is not None:
+            found["symbol_table_sha256"] = self.table.sha256()
+        return found
+
+    def _table(self) -> SymbolCode:
+        if self.table is None or self.model is None:
+            raise UsageError(f"{self.name}: not prepared (call prepare(ctx) to load the weights)")
+        return self.table
+
+    # -- coding --------------------------------------------------------------------------------
+    def indexes(self, xs: Sequence[Any]) -> list[int]:
+        """The codeword each input's analysis transform chooses (argmax of its scores)."""
+        import torch
+
+        from vcmbench.codecs.learned.base import CHUNK
+        from vcmbench.training.inputs import to_image_batch
+
+        self._table()
+        items = list(xs)
+        out: list[int] = []
+        with torch.no_grad():
+            for i in range(0, len(items), CHUNK):
+                batch = to_image_batch(items[i:i + CHUNK], self.settings["in_channels"])
+                out.extend(int(k) for k in self.model.analysis(batch).argmax(1))
+        return out
+
+    def labels_of(self, indexes: Sequence[int]) -> list[int]:
+        """Decoder side: codeword → bridge g_s → the student's head → label."""
+        import torch
+
+        with torch.no_grad():
+            index = torch.as_tensor(list(indexes), dtype=torch.long)
+            logits = self.model.tail(self.model.bridge(self.model.codebook[index]))
+        return [int(v) for v in logits.argmax(1)]
+
+    def encode(self, x: Any) -> bytes:
+        return self.encode_batch([x])[0]
+
+    def encode_batch(self, xs: Sequence[Any]) -> list[bytes]:
+        table = self._table()
+        return [table.encode(k) for k in self.indexes(xs)]
+
+    def decode(self, data: bytes) -> Any:
+        return self.decode_batch([data])[0]
+
+    def decode_batch(self, streams: Sequence[bytes]) -> list[Any]:
+        table = self._table()
+        indexes = [table.decode(s) for s in streams]
+        return self.labels_of(indexes) if indexes else []
+
+    def estimate_bits(self, inputs: Sequence[Any]) -> float | None:
+        """Σ −log2 p(index) under the integer table: the information the streams carry."""
+        table = self._table()
+        return float(sum(table.information_bits(k) for k in self.indexes(inputs)))
