@@ -2,7 +2,8 @@
 
 The encoder side runs here, in the caller's process; the decoder side runs in a worker process
 (:mod:`vcmbench.conformance.worker`) that constructs and prepares its own instance from the same
-setup and sees nothing of the encoder but its bytes.
+setup and sees nothing of the encoder but its bytes. A layered codec gets these checks on its
+framed stream and, besides, those of :mod:`vcmbench.conformance.layered` on every prefix of layers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vcmbench.api.codec import BlockCodec, Codec, SampleCodec
+from vcmbench.api.codec import BlockCodec, Codec, LayeredCodec, SampleCodec
+from vcmbench.conformance import layered
 from vcmbench.conformance.outputs import describe, finite_number, problem, stack
 from vcmbench.conformance.session import WorkerDied, WorkerSession, WorkerTimeout
 from vcmbench.conformance.setup import Setup, SetupSpec, build_setup, codec_label, resolve_codec
@@ -37,6 +39,7 @@ CHECKS: dict[str, str] = {
     "memory": "decoding a damaged stream stays within the memory budget",
     "hang": "decoding a damaged stream ends within the time limit",
     "crash": "decoding a damaged stream does not kill the process",
+    **layered.LAYER_CHECKS,
 }
 
 STARTUP_TIMEOUT = 900.0  # seconds for a worker to import, build the setup, or prepare a codec
@@ -96,6 +99,8 @@ def contract_findings(label: str, cls: type[Codec]) -> list[Finding]:
         add("contract", f"decodes_to is {getattr(cls, 'decodes_to', None)!r}; one of input, features, label")
     if not (issubclass(cls, SampleCodec) or issubclass(cls, BlockCodec)):
         add("contract", "subclasses neither SampleCodec nor BlockCodec")
+    if issubclass(cls, LayeredCodec):
+        layered.declared_findings(cls, add)
     try:
         grid = cls.operating_points()
     except Exception as exc:
@@ -167,10 +172,58 @@ class Checker:
         own = self._own_decode(point, encoder, streams, blocks)
         decode_seconds = time.perf_counter() - started
         damaged = [0] if isinstance(encoder, BlockCodec) else list(range(min(2, len(streams))))
-        self._separate(point, spec, encoder, streams, blocks, own, damaged,
-                       stage_timeout=max(120.0, 50 * (encode_seconds + decode_seconds)),
-                       case_timeout=max(self.options.time_limit, 50 * decode_seconds / max(1, len(streams))))
+        stage_timeout = max(120.0, 50 * (encode_seconds + decode_seconds))
+        case_timeout = max(self.options.time_limit, 50 * decode_seconds / max(1, len(streams)))
+        self._separate(point, spec, encoder, streams, blocks, own, damaged, stage_timeout=stage_timeout,
+                       case_timeout=case_timeout)
+        if isinstance(encoder, LayeredCodec):
+            self._layered(point, spec, encoder, blocks, stage_timeout=stage_timeout,
+                          case_timeout=case_timeout)
         return point.findings
+
+    def _layered(self, point: _Point, spec: str, codec: LayeredCodec, blocks: list[tuple[int, int]], *,
+                 stage_timeout: float, case_timeout: float) -> None:
+        """Every prefix of layers: here, then in the worker from its framed bytes alone, damaged too."""
+        inputs, ctx = self.setup.inputs, self.setup.context
+        encoded = layered.encode_layers(codec, inputs, blocks, point.add)
+        if encoded is None:
+            return
+        mine = layered.decode_prefixes(codec, inputs, blocks, encoded, ctx.num_classes, point.add)
+        request, keys = layered.prefix_request(spec, point.params, blocks, encoded, self.options)
+        kinds = [codec.layers[k - 1].decodes_to for _, k in keys]
+        stage = "starting the decoder's process"
+        try:
+            worker = self._worker()
+            stage = "preparing a separate decoder for the prefixes"
+            worker.send(request)
+            if "error" in worker.receive(STARTUP_TIMEOUT):
+                return  # already a "prepare" finding of the full stream's check
+            stage = "decoding prefixes with the separate decoder"
+            layered.compare_prefixes(worker.receive(stage_timeout), keys, mine, point.add)
+            stage = "decoding damaged prefixes"
+            bad: list[str] = []
+            while True:
+                reply = worker.receive(stage_timeout)
+                if reply.get("stage") == "damaged":
+                    total = reply["cases"]
+                    break
+                label = reply["label"]
+                result = worker.receive(case_timeout)["result"]
+                which = int(label.split(":", 1)[0].split()[-1])
+                if not layered.damaged_result_ok(result, kinds[which], codec.decodes_to):
+                    _, k = keys[which]
+                    bad.append(f"layers 0..{k - 1}, {label.split(': ', 1)[1]} -> {result.split(': ', 1)[-1]}")
+            if bad:
+                point.add("prefix-damage", f"{len(bad)} of {total} damaged prefixes gave neither "
+                                           f"BitstreamError nor an output; first: {bad[0]}")
+            worker.receive(stage_timeout)  # encoded (the full streams: compared by the framed-stream check)
+            worker.receive(stage_timeout)  # done
+        except WorkerTimeout as exc:
+            self.session = None
+            point.add("hang", f"{stage}: {exc}")
+        except WorkerDied as exc:
+            self.session = None
+            point.add("crash", f"{stage}: {exc}")
 
     @staticmethod
     def _blocks(codec: Codec, n: int) -> list[tuple[int, int]]:
