@@ -363,8 +363,10 @@ class LabelLossyCodec(LabelCodec):
     """Send the labels of a fraction f of each block; the decoder guesses the mode for the rest.
 
     The first round(f·n) labels of a block are entropy-coded (ANS, uniform or training prior);
-    the others decode as the prior's most probable class, so there is nothing to signal about
-    which samples were sent. Its rate is f·H and its accuracy f·a + (1 − f)·P(mode is right):
+    the others decode as the training split's most frequent class (free information both ends
+    hold, whatever prior codes the sent labels; the coding prior's mode only when the suite has
+    no training split), so there is nothing to signal about which samples were sent. Its rate
+    is f·H and its accuracy f·a + (1 − f)·P(mode is right):
     the time-sharing line between the zero-rate point (always answer the mode) and lossless
     label coding. Any time-sharing of two achievable points is achievable, and R(D) is convex,
     so this chord lies above the bound and touches it only at its ends: the gap it leaves in
@@ -375,7 +377,9 @@ class LabelLossyCodec(LabelCodec):
     """
 
     description = "classify, then send a fraction f of the labels, guess the mode for the rest; lossy"
-    version: ClassVar[str] = "2"  # 2: the training prior is shared, no longer sent
+    # 2: the training prior is shared, no longer sent; 3: the guess is the training mode for every
+    # coding prior (with prior="uniform" it was class 0)
+    version: ClassVar[str] = "3"
 
     def __init__(self, fraction: float = 0.5, prior: str = "uniform", block_size: int | None = None):
         if not isinstance(fraction, int | float) or not 0.0 <= float(fraction) <= 1.0:
@@ -385,6 +389,7 @@ class LabelLossyCodec(LabelCodec):
         self.fraction = float(fraction)
         self.prior = prior
         self._weights: np.ndarray | None = None
+        self._guess = 0
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
@@ -395,6 +400,9 @@ class LabelLossyCodec(LabelCodec):
             self._weights = quantize_prior(self.train_counts(ctx))
         else:
             self._weights = np.ones(ctx.num_classes, dtype=np.int64)
+        known = len(ctx.train_prior_counts) == ctx.num_classes and sum(ctx.train_prior_counts) > 0
+        # The free point's guess (ties: lowest class), the same class the reporter's free point uses.
+        self._guess = int(np.argmax(ctx.train_prior_counts)) if known else int(np.argmax(self._weights))
 
     def sent(self, count: int) -> int:
         """How many labels of a block of ``count`` are sent (both ends compute it)."""
@@ -412,7 +420,7 @@ class LabelLossyCodec(LabelCodec):
     def decode_payload(self, data: bytes, count: int) -> np.ndarray:
         probabilities = self.probabilities
         sent = self.sent(count)
-        out = np.full(count, int(np.argmax(probabilities)), dtype=np.int64)
+        out = np.full(count, self._guess, dtype=np.int64)
         out[:sent] = ans.decode_iid(_unsized(data, 0), probabilities, sent)  # refuses what cannot fit
         return out
 
