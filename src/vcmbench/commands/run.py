@@ -29,6 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="measure every point again, even where a matching record is on disk")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="measure the points on a local Dask cluster of N worker processes (one thread each); "
+                        "records are those of a plain run")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="measure the points on a running Dask cluster (e.g. tcp://host:8786, started by "
+                        "dask-jobqueue on Slurm; see docs/scale-out.md)")
+    p.add_argument("--shard-size", type=int, default=None, metavar="SAMPLES",
+                   help="with --workers/--scheduler: samples per task (rounded to whole batches or blocks; "
+                        "default 5000)")
+    p.add_argument("--save-bitstreams", action="store_true",
+                   help="keep every bitstream the decoder received beside its record, with a manifest "
+                        "(names, byte counts, sha256)")
     p.set_defaults(func=run)
 
 
@@ -37,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_output_file(args.plot, "--plot")
     records = run_suite(config, data_root=args.data_root, out=args.out, limit=args.limit, codecs=args.codecs,
-                        device=args.device, progress=not args.quiet, force=args.force, train=args.train)
+                        device=args.device, progress=not args.quiet, force=args.force, train=args.train,
+                        workers=args.workers, scheduler=args.scheduler, shard_size=args.shard_size,
+                        save_bitstreams=args.save_bitstreams)
     print(show_report(records, config.accuracy_levels, plot=args.plot))
     hint = untrained_hint(records)
     if hint:

@@ -25,6 +25,8 @@ from vcmbench.api.codec import Codec, CodecContext, LayeredCodec
 from vcmbench.api.dataset import Dataset
 from vcmbench.api.record import ResultRecord, TaskRef, write_json_atomic, write_record
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
+from vcmbench.errors import UsageError
+from vcmbench.pipeline.bitstreams import bitstream_folder
 from vcmbench.pipeline.config import SuiteConfig, load_suite
 from vcmbench.pipeline.data import (
     LazyDataset,
@@ -47,6 +49,7 @@ from vcmbench.pipeline.plan import (
 )
 from vcmbench.pipeline.refs import REFERENCE_SCORES_ATTR, codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.pipeline.reuse import reusable
+from vcmbench.pipeline.shards import streaming_point
 from vcmbench.tasks.memo import memoising
 
 __all__ = ["LazyDataset", "LimitedDataset", "SuiteRun", "codec_entries", "instantiate", "load_dataset",
@@ -74,6 +77,9 @@ class SuiteRun:
     # classifier, its confusion matrix (TaskRef.reference_scores and TaskRef.confusion).
     reference_scores: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] | None = None
+    # The reference was measured in this run (not read from reference.json): the task model has
+    # already answered every uncompressed input, in the reference's batches.
+    reference_fresh: bool = False
 
     def task_ref(self) -> TaskRef:
         """The task model as this run's records describe it (what reuse compares against)."""
@@ -94,31 +100,53 @@ def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, lim
                   device: str, cache_dir: Path | None = None, force: bool = False) -> SuiteRun:
     """Load the data, summarise the training split, get the (memoising) task model ready."""
     device = resolve_device(device)
+    cache = cache_dir or out / "cache"
+    parts = open_run(config, data_root=data_root, limit=limit, device=device, cache_dir=cache)
+    dataset, task = parts.dataset, parts.task_model
+    folder = f"{dataset.info.id}-first{len(dataset)}" if is_subset(dataset) else dataset.info.id
+    run_dir = out / config.suite / folder
+    ref, fresh = cached_reference(run_dir, dataset, task, config.batch_size, parts.train_fingerprint, force)
+    return SuiteRun(config, dataset, parts.train, task, ref.accuracy, run_dir, cache, device,
+                    parts.train_fingerprint, parts.train_counts, dict(ref.scores), ref.confusion, fresh)
+
+
+@dataclass(frozen=True)
+class RunParts:
+    """The data and the prepared task model of a run: what every process measuring it opens."""
+
+    dataset: Dataset
+    train: Dataset | None
+    train_fingerprint: str | None
+    train_counts: tuple[int, ...]
+    task_model: TaskModel
+
+
+def open_run(config: SuiteConfig, *, data_root: Path | None, limit: int | None, device: str,
+             cache_dir: Path) -> RunParts:
+    """Open the test split (first ``limit`` samples), the training split's summary, and the
+    memoising task model, prepared; the same in the main process and on every worker."""
     dataset = load_dataset(config.dataset, config.split, data_root, limit, config.dataset_params)
     train = training_split(config.dataset, config.train_split, data_root, config.dataset_params)
     train_fingerprint, train_counts = training_summary(train, dataset.info.num_classes)
     task = instantiate("task model", memoising(TASK_MODELS.get(config.task_model)), config.task_params)
-    cache = cache_dir or out / "cache"
     weights = Path(config.task_weights) if config.task_weights else None
-    task.prepare(TaskContext(train=train, cache_dir=cache, device=device, seed=config.seed, weights=weights))
-    folder = f"{dataset.info.id}-first{len(dataset)}" if is_subset(dataset) else dataset.info.id
-    run_dir = out / config.suite / folder
-    ref = cached_reference(run_dir, dataset, task, config.batch_size, train_fingerprint, force)
-    return SuiteRun(config, dataset, train, task, ref.accuracy, run_dir, cache, device, train_fingerprint,
-                    train_counts, dict(ref.scores), ref.confusion)
+    task.prepare(TaskContext(train=train, cache_dir=cache_dir, device=device, seed=config.seed,
+                             weights=weights))
+    return RunParts(dataset, train, train_fingerprint, train_counts, task)
 
 
 REFERENCE_FILE = "reference.json"
 
 
 def cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int,
-                     train_fingerprint: str | None, force: bool = False) -> Reference:
+                     train_fingerprint: str | None, force: bool = False) -> tuple[Reference, bool]:
     """The task model on uncompressed input (accuracy, scores such as mAP, confusion matrix),
     computed once per (data, task model) and kept beside the records in ``reference.json``.
 
     A rerun takes all three from the file, so the records it would write describe the task model
     exactly as the stored ones do and are reused. The scores are also left on the task model
-    instance, where :func:`vcmbench.pipeline.refs.task_ref` finds them.
+    instance, where :func:`vcmbench.pipeline.refs.task_ref` finds them. Also says whether the
+    reference was measured now (True) or read from the file (False).
     """
     path = run_dir / REFERENCE_FILE
     key = {"fingerprint": dataset.info.fingerprint, "task_model": task.id, "version": task.version,
@@ -128,11 +156,11 @@ def cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_siz
         ref = _read_reference(path, key)
         if ref is not None:
             task.__dict__.setdefault(REFERENCE_SCORES_ATTR, {})[dataset.info.fingerprint] = dict(ref.scores)
-            return ref
+            return ref, False
     ref = reference_result(task, dataset, batch_size)
     write_json_atomic(path, {"key": key, "accuracy": ref.accuracy, "scores": ref.scores,
                              "confusion": ref.confusion})
-    return ref
+    return ref, True
 
 
 def _read_reference(path: Path, key: dict[str, Any]) -> Reference | None:
@@ -159,23 +187,31 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
               limit: int | None = None, codecs: Sequence[str] | None = None, device: str = "auto",
               cache_dir: Path | None = None, progress: bool = True,
               log: Callable[[str], None] | None = None, force: bool = False,
-              train: bool = False) -> list[ResultRecord]:
+              train: bool = False, workers: int | None = None, scheduler: str | None = None,
+              shard_size: int | None = None, save_bitstreams: bool = False) -> list[ResultRecord]:
     """Evaluate every operating point of the suite; return all records (reused or new).
 
     ``train``: learned codecs without a checkpoint train it here (otherwise their points fail
     with a message naming the checkpoint and the command that trains it). ``force``: measure
     every point again, whatever is on disk.
+
+    ``workers`` (a local Dask cluster of that many processes) or ``scheduler`` (the address of a
+    running one) measure the points on a cluster, each point in shards of about ``shard_size``
+    samples (:mod:`vcmbench.pipeline.distributed`); the records are those of a run in this
+    process. ``save_bitstreams``: keep every bitstream the decoder received beside its record.
     """
     if isinstance(config, str):
         config = load_suite(config)
     log = log or (lambda line: print(line, file=sys.stderr))
     check_limit(limit)
+    check_cluster(workers, scheduler, shard_size)
     points = plan_points(config, codecs)  # unknown names and bad parameters fail before any work
     check_out_dir(out)
     run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir,
                         force=force)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
         f"{run.task_model.id} uncompressed {_ceiling(run)}")
+    points = [streaming_point(p, len(run.dataset)) for p in points]  # a large split streams in blocks
     ctx = run.codec_context(allow_training=train, progress=progress)
     # Every encoder gets ready first: what a learned codec loaded (its identity) decides reuse,
     # and points without a checkpoint are known before any measuring starts.
@@ -187,13 +223,51 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
             f"{', '.join(_label(p.codec) for p in missing)}; {_TRAIN_ADVICE}")
     refs: dict[str, Any] = {"suite": config.suite, "dataset": dataset_ref(run.dataset, ctx),
                             "task_model": run.task_ref()}
-    records: list[ResultRecord] = []
-    for point, (identity, failure) in zip(points, ready, strict=True):
+    records: dict[int, ResultRecord] = {}
+    todo: list[PointJob] = []
+    for i, (point, (identity, failure)) in enumerate(zip(points, ready, strict=True)):
         path = run.run_dir / point.relative_path
-        record, status = _measure(point, identity, failure, run, ctx, refs, path, force, progress)
-        log(_summary(record, status))
-        records.append(record)
-    return records
+        known = _settled(point, identity, failure, run, refs, path, force)
+        if known is not None:
+            records[i] = known[0]
+            log(_summary(*known))
+        else:
+            todo.append(PointJob(i, point, identity or {}, path))
+    if todo and (workers or scheduler):
+        from vcmbench.pipeline.distributed import measure_on_cluster
+
+        for job, record in measure_on_cluster(todo, run, ctx, refs, workers=workers, scheduler=scheduler,
+                                              shard_size=shard_size, save_bitstreams=save_bitstreams,
+                                              data_root=data_root, limit=limit):
+            records[job.index] = record
+            log(_summary(record, record.status))
+    else:
+        for job in todo:
+            record = _evaluate(job, run, ctx, refs, progress, save_bitstreams)
+            records[job.index] = record
+            log(_summary(record, record.status))
+    return [records[i] for i in range(len(points))]
+
+
+@dataclass(frozen=True)
+class PointJob:
+    """A point to measure: its place in the run's order, its encoder, its identity, its record's path."""
+
+    index: int
+    point: Point
+    identity: dict[str, Any]
+    path: Path
+
+
+def check_cluster(workers: int | None, scheduler: str | None, shard_size: int | None) -> None:
+    """``--workers``/``--scheduler``/``--shard-size`` make sense together; else one line."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"--workers must be a positive integer, got {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise UsageError("give --workers (a local cluster) or --scheduler (a running one), not both")
+    if shard_size is not None and (isinstance(shard_size, bool) or not isinstance(shard_size, int)
+                                   or shard_size < 1):
+        raise UsageError(f"--shard-size must be a positive integer, got {shard_size!r}")
 
 
 def _get_ready(codec: Codec, ctx: CodecContext) -> tuple[dict[str, Any] | None, Exception | None]:
@@ -207,29 +281,33 @@ def _get_ready(codec: Codec, ctx: CodecContext) -> tuple[dict[str, Any] | None, 
         return None, exc
 
 
-def _measure(point: Point, identity: dict[str, Any] | None, failure: Exception | None, run: SuiteRun,
-             ctx: CodecContext, refs: dict[str, Any], path: Path, force: bool,
-             progress: bool) -> tuple[ResultRecord, str]:
+def _settled(point: Point, identity: dict[str, Any] | None, failure: Exception | None, run: SuiteRun,
+             refs: dict[str, Any], path: Path, force: bool) -> tuple[ResultRecord, str] | None:
+    """The point's record when nothing needs measuring: it failed to get ready, or is on disk unchanged."""
     codec, device, seed = point.codec, run.device, run.config.seed
     if failure is not None:
         record = failed_record(codec, failure, **refs, device=device, seed=seed)
         write_record(path, record)
         return record, record.status
     reused = None if force else reusable(path, **refs, codec=codec_ref(codec, identity))
-    if reused is not None:
-        return reused, "reused"
+    return None if reused is None else (reused, "reused")
+
+
+def _evaluate(job: PointJob, run: SuiteRun, ctx: CodecContext, refs: dict[str, Any], progress: bool,
+              save_bitstreams: bool) -> ResultRecord:
+    """Measure one point in this process."""
+    codec, path = job.point.codec, job.path
     common = dict(suite=refs["suite"], reference_accuracy=run.reference_accuracy, out_path=path,
-                  codec_context=ctx, prepared=True, batch_size=run.config.batch_size, device=device,
-                  seed=seed, progress=progress)
+                  codec_context=ctx, prepared=True, batch_size=run.config.batch_size, device=run.device,
+                  seed=run.config.seed, progress=progress)
     if isinstance(codec, LayeredCodec):  # every layer's bytes and every prefix measured
         from vcmbench.pipeline.layered import evaluate_layered_point
 
-        record = _described_as(evaluate_layered_point(codec, run.dataset, run.task_model, **common),
-                               refs["task_model"], path)
-        return record, record.status
-    record = evaluate_point(codec, run.dataset, run.task_model, **common,
-                            reference_scores=run.reference_scores, confusion=run.confusion)
-    return record, record.status
+        return _described_as(evaluate_layered_point(codec, run.dataset, run.task_model, **common),
+                             refs["task_model"], path)
+    return evaluate_point(codec, run.dataset, run.task_model, **common, reference_scores=run.reference_scores,
+                          confusion=run.confusion,
+                          bitstreams=bitstream_folder(path) if save_bitstreams else None)
 
 
 def _described_as(record: ResultRecord, task: TaskRef, path: Path) -> ResultRecord:
