@@ -21,6 +21,22 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _builtins_registered() -> None:
+    """Load every registry's built-ins once, before any test swaps a registry's entries out and back.
+
+    Built-ins register on the first lookup and the registry then marks them loaded for good: were
+    that first lookup to happen while a test has a copy of ``_entries`` in place (the README
+    example's fixture does), the built-ins would go away with the copy and never come back.
+    """
+    from vcmbench.api.codec import CODECS
+    from vcmbench.api.dataset import DATASETS
+    from vcmbench.api.task import TASK_MODELS
+
+    for registry in (CODECS, DATASETS, TASK_MODELS):
+        registry.names()
+
+
 class OracleTask(TaskModel):
     """Predicts the label written into pixel [0, 0]: a perfect classifier for ``toy_dataset``."""
 
