@@ -164,3 +164,20 @@ def test_damaged_frames_are_refused(data: bytes) -> None:
 def test_the_full_stream_decodes_to_what_the_last_layer_declares() -> None:
     with pytest.raises(TypeError, match="decodes_to"):
         type("Bad", (ToyScalable,), {"decodes_to": "label"})
+
+
+def test_kept_bitstreams_are_every_layer_and_add_up_to_the_rate(tmp_path) -> None:
+    data = make_toy_dataset(n=20, num_classes=4)
+    codec = ToyScalable(shift=4, block_size=8)
+    record = evaluate_layered_point(codec, data, OracleTask(), suite="t", reference_accuracy=1.0,
+                                    out_path=tmp_path / "p.json", progress=False,
+                                    bitstreams=tmp_path / "p.bitstreams")
+    assert record.status == "ok", record.error
+    manifest = json.loads((tmp_path / record.bitstreams / "manifest.json").read_text())
+    names = [f["name"] for f in manifest["files"]]
+    assert len(names) == 3 * 2  # blocks of 8, 8 and 4 samples, two layers each
+    assert 8 * manifest["bytes_total"] == record.metrics.bits_total
+    base = sum(f["bytes"] for f in manifest["files"] if f["name"].endswith(".layer-0.bin"))
+    assert 8 * base == record.metrics.layers[0].bits_total
+    first = (tmp_path / record.bitstreams / names[0]).read_bytes()
+    assert first == codec.encode_layers(data.inputs(range(8)))[0]

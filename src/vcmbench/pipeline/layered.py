@@ -22,13 +22,20 @@ shorter prefixes are decoded too, for their metrics, but not timed).
 
 A layered codec is a :class:`~vcmbench.api.codec.BlockCodec` too, so a harness that does not
 dispatch here still measures it, as one framed stream decoded in full.
+
+What is not specific to layers is :mod:`vcmbench.pipeline.evaluate`'s: preparing the encoder and a
+separate decoder (``get_pair_ready``), the record's references (``point_refs``), routing decoded
+outputs to the task model (``_predict``, here once per prefix with the prefix's kind), and judging
+the full stream and writing the per-sample file, bitstreams and record (``finish_point``, fed the
+full stream's measurement with one stream entry per block: its layers' bits added). The record is
+then rewritten with the per-layer metrics and the full stream's distortion scores.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +44,31 @@ from tqdm import tqdm
 
 from vcmbench.api.codec import CodecContext, LayeredCodec, LayerSpec
 from vcmbench.api.dataset import Dataset
-from vcmbench.api.record import LayerMetrics, Metrics, Provenance, ResultRecord, write_record
+from vcmbench.api.record import LayerMetrics, ResultRecord, write_record
 from vcmbench.api.task import TaskModel
-from vcmbench.pipeline.evaluate import CodecFailure, _write_samples, batches, failed_record, new_decoder
-from vcmbench.pipeline.refs import codec_ref, dataset_ref, task_ref
+from vcmbench.pipeline.bitstreams import BitstreamFolder
+from vcmbench.pipeline.evaluate import (
+    CodecFailure,
+    Measured,
+    _predict,
+    batches,
+    collect_predictions,
+    failed_record,
+    finish_point,
+    get_pair_ready,
+    point_refs,
+)
 from vcmbench.tasks.distortion import CrossEntropyTally, DistortionTally
-from vcmbench.theory.confidence import clopper_pearson
 
 __all__ = ["evaluate_any", "evaluate_layered_point", "measure_layers"]
+
+
+@dataclass(frozen=True)
+class _As:
+    """What ``_predict`` reads of a codec, for one prefix: the prefix's kind and the codec's split point."""
+
+    decodes_to: str
+    split: str | None
 
 
 @dataclass
@@ -53,7 +77,7 @@ class _Prefix:
 
     spec: LayerSpec
     bits: int = 0  # this layer's own bytes × 8
-    correct: int = 0
+    predictions: list[Any] = field(default_factory=list)  # the task model's answers, per batch
     distortion: DistortionTally = field(default_factory=DistortionTally)
     cross_entropy: CrossEntropyTally = field(default_factory=CrossEntropyTally)
 
@@ -65,22 +89,23 @@ class _Prefix:
 
 @dataclass
 class LayeredMeasurement:
-    """What :func:`measure_layers` found: per-prefix totals, full-stream predictions and timings."""
+    """What :func:`measure_layers` found: per-prefix totals and the full stream as ``Measured``."""
 
     prefixes: list[_Prefix]
-    predictions: np.ndarray
-    blocks: int
-    encode_seconds: float
-    decode_seconds: float
-    estimated_bits: float | None
+    full: Measured
 
     @property
     def bits_total(self) -> int:
         return sum(p.bits for p in self.prefixes)
 
-    def layer_metrics(self) -> list[LayerMetrics]:
-        return [LayerMetrics(name=p.spec.name, bits_total=p.bits, correct=p.correct, scores=p.scores())
-                for p in self.prefixes]
+    def layer_metrics(self, task_model: TaskModel, dataset: Dataset) -> list[LayerMetrics]:
+        out = []
+        for p in self.prefixes:
+            correct = np.asarray(task_model.correct(dataset, collect_predictions(task_model, p.predictions)),
+                                 dtype=bool)
+            out.append(LayerMetrics(name=p.spec.name, bits_total=p.bits, correct=int(correct.sum()),
+                                    scores=p.scores()))
+        return out
 
 
 def _check_specs(codec: LayeredCodec) -> tuple[LayerSpec, ...]:
@@ -95,36 +120,21 @@ def _check_specs(codec: LayeredCodec) -> tuple[LayerSpec, ...]:
     return specs
 
 
-def _predictions(codec: LayeredCodec, spec: LayerSpec, task_model: TaskModel, xs: Sequence[Any],
-                 outputs: list[Any], num_classes: int, batch_size: int) -> np.ndarray:
-    """The task's answers from one prefix's outputs, checking the contract on the way."""
-    if spec.decodes_to == "label":
-        preds = np.asarray(outputs)
-        if preds.ndim != 1 or not np.issubdtype(preds.dtype, np.integer):
-            raise CodecFailure(f"layer {spec.name!r}: decoded labels are not a flat sequence of integers")
-        if preds.size and (preds.min() < 0 or preds.max() >= num_classes):
-            raise CodecFailure(f"layer {spec.name!r}: decoded label outside 0..{num_classes - 1}")
-        return preds.astype(np.int64)
-    parts = []
-    for sub in batches(len(outputs), batch_size):
-        chunk = [outputs[i] for i in sub]
-        if spec.decodes_to == "input":
-            for i in sub:
-                if np.shape(outputs[i]) != np.shape(xs[i]):
-                    raise CodecFailure(f"layer {spec.name!r}: decoded input has shape "
-                                       f"{np.shape(outputs[i])}, expected {np.shape(xs[i])}")
-            parts.append(np.asarray(task_model.predict(chunk), dtype=np.int64))
-        else:
-            if codec.split is None:
-                raise CodecFailure("a features layer needs the codec's task model split point")
-            stacked = np.stack([np.asarray(c) for c in chunk])
-            parts.append(np.asarray(task_model.predict_from_features(stacked, codec.split), dtype=np.int64))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+def _encode(codec: LayeredCodec, xs: Sequence[Any], count: int) -> list[bytes]:
+    streams = codec.encode_layers(xs)
+    if (not isinstance(streams, list | tuple) or len(streams) != count
+            or not all(isinstance(s, bytes | bytearray) for s in streams)):
+        raise CodecFailure(f"encode_layers must return one bytes object per layer ({count})")
+    return [bytes(s) for s in streams]
 
 
 def measure_layers(codec: LayeredCodec, decoder: LayeredCodec, dataset: Dataset, task_model: TaskModel,
-                   *, batch_size: int = 256, progress: bool = False, desc: str = "") -> LayeredMeasurement:
-    """Encode the split block by block and decode every prefix with ``decoder``; raise CodecFailure."""
+                   *, batch_size: int = 256, progress: bool = False, desc: str = "",
+                   keep: BitstreamFolder | None = None) -> LayeredMeasurement:
+    """Encode the split block by block and decode every prefix with ``decoder``; raise CodecFailure.
+
+    ``keep``: a folder for every layer the decoder received (``block-<first>-<last>.layer-<i>.bin``).
+    """
     specs = _check_specs(codec)
     n = len(dataset)
     labels = dataset.labels()
@@ -132,102 +142,83 @@ def measure_layers(codec: LayeredCodec, decoder: LayeredCodec, dataset: Dataset,
     if not isinstance(block, int) or isinstance(block, bool) or block < 1:
         raise CodecFailure(f"block_size must be a positive integer, got {block!r}")
     prefixes = [_Prefix(spec) for spec in specs]
-    full: list[np.ndarray] = []
-    blocks = 0
-    encode_seconds = decode_seconds = 0.0
-    estimated: float | None = 0.0
+    full = Measured(0, n)
     with tqdm(total=n, desc=desc, unit="sample", disable=not progress, leave=False) as bar:
         for idx in batches(n, block):
             xs = dataset.inputs(idx)
             t0 = time.perf_counter()
-            streams = codec.encode_layers(xs)
-            encode_seconds += time.perf_counter() - t0
-            if (not isinstance(streams, list | tuple) or len(streams) != len(specs)
-                    or not all(isinstance(s, bytes | bytearray) for s in streams)):
-                raise CodecFailure(f"encode_layers must return one bytes object per layer ({len(specs)})")
-            streams = [bytes(s) for s in streams]
-            blocks += 1
-            if estimated is not None:
+            streams = _encode(codec, xs, len(specs))
+            full.encode_seconds += time.perf_counter() - t0
+            full.stream_bits.append(8 * sum(len(s) for s in streams))
+            full.sample_bits.extend([None] * len(idx))
+            if full.estimates is not None:
                 estimate = codec.estimate_bits(xs)
-                estimated = None if estimate is None else estimated + float(estimate)
+                full.estimates = None if estimate is None else [*full.estimates, float(estimate)]
             for k, prefix in enumerate(prefixes, start=1):
                 prefix.bits += 8 * len(streams[k - 1])
+                if keep is not None:
+                    keep.add(f"block-{idx[0]:08d}-{idx[-1]:08d}.layer-{k - 1}.bin", streams[k - 1])
                 t1 = time.perf_counter()
                 outputs = list(decoder.decode_prefix(streams[:k]))
                 if k == len(prefixes):
-                    decode_seconds += time.perf_counter() - t1
+                    full.decode_seconds += time.perf_counter() - t1
                 if len(outputs) != len(xs):
                     raise CodecFailure(f"decoding layers 0..{k - 1} gave {len(outputs)} outputs for "
                                        f"{len(xs)} inputs")
-                preds = _predictions(codec, prefix.spec, task_model, xs, outputs, dataset.info.num_classes,
-                                     batch_size)
-                prefix.correct += int((preds == labels[idx]).sum())
+                view = _As(prefix.spec.decodes_to, codec.split)
+                for sub in batches(len(xs), batch_size):
+                    judged = _predict(view, task_model, [xs[i] for i in sub], [outputs[i] for i in sub],
+                                      dataset.info.num_classes)
+                    prefix.predictions.append(judged)
+                    if k == len(prefixes):
+                        full.predictions.append(judged)
                 if prefix.spec.decodes_to == "input":
                     prefix.distortion.add(xs, outputs)
                     prefix.cross_entropy.add(task_model, outputs, labels[idx])
-                if k == len(prefixes):
-                    full.append(preds)
             bar.update(len(idx))
-    predictions = np.concatenate(full) if full else np.zeros(0, dtype=np.int64)
-    return LayeredMeasurement(prefixes, predictions, blocks, encode_seconds, decode_seconds, estimated)
+    return LayeredMeasurement(prefixes, full)
 
 
 def evaluate_layered_point(codec: LayeredCodec, dataset: Dataset, task_model: TaskModel, *, suite: str,
                            reference_accuracy: float, out_path: Path,
                            codec_context: CodecContext | None = None, prepared: bool = False,
                            batch_size: int = 256, device: str = "cpu", seed: int = 0,
-                           progress: bool = True) -> ResultRecord:
+                           progress: bool = True, reference_scores: dict[str, float] | None = None,
+                           confusion: list[list[int]] | None = None,
+                           bitstreams: Path | None = None) -> ResultRecord:
     """:func:`vcmbench.pipeline.evaluate.evaluate_point` for a layered codec (same arguments, same files).
 
     Preparation follows ``evaluate_point``: with a ``codec_context`` the decoder (always a new
     instance) and, unless ``prepared``, the encoder are prepared with it; a failure anywhere is
-    a ``failed`` record, not an exception.
+    a ``failed`` record, not an exception. ``bitstreams``: a folder to keep every layer in.
     """
-    refs = {"suite": suite, "dataset": dataset_ref(dataset, codec_context),
-            "task_model": task_ref(task_model, reference_accuracy)}
+    refs = point_refs(dataset, task_model, suite=suite, reference_accuracy=reference_accuracy,
+                      codec_context=codec_context, reference_scores=reference_scores, confusion=confusion,
+                      batch_size=batch_size)
     identity: dict[str, Any] = {}
+    keeper = BitstreamFolder(bitstreams) if bitstreams is not None else None
     try:
-        decoder = new_decoder(codec)
+        decoder, identity = get_pair_ready(codec, codec_context, prepared)
         if not isinstance(decoder, LayeredCodec):
             raise CodecFailure("the decoder instance is not a layered codec")
-        if codec_context is not None:
-            if not prepared:
-                codec.prepare(codec_context)
-            decoder.prepare(codec_context)
-        identity = codec.identity()
-        if codec_context is not None and decoder.identity() != identity:
-            raise CodecFailure(f"encoder and decoder prepared different artifacts: {identity} "
-                               f"and {decoder.identity()}")
         label = " ".join([codec.name, *(f"{k}={v}" for k, v in codec.params.items())])
         found = measure_layers(codec, decoder, dataset, task_model, batch_size=batch_size, progress=progress,
-                               desc=label)
+                               desc=label, keep=keeper)
+        layers = found.layer_metrics(task_model, dataset)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as exc:  # any codec fault is recorded; the suite goes on
+        if keeper is not None:
+            keeper.discard()
         record = failed_record(codec, exc, **refs, identity=identity, device=device, seed=seed)
         write_record(out_path, record)
         return record
-    n = len(dataset)
-    labels = dataset.labels()
-    correct = found.predictions == labels
-    samples_path = out_path.with_suffix(".samples.csv")
-    digest = _write_samples(samples_path, dataset.ids(), [None] * n, labels, found.predictions, correct)
-    info = dataset.info
-    layers = found.layer_metrics()
-    bits = found.bits_total
-    metrics = Metrics(
-        accuracy=float(correct.mean()), correct=int(correct.sum()), samples=n,
-        bits_total=bits, bits_per_sample=bits / n, blocks=found.blocks,
-        encode_seconds=found.encode_seconds, decode_seconds=found.decode_seconds,
-        bits_per_pixel=bits / n / info.pixels_per_sample if info.pixels_per_sample else None,
-        bits_per_point=bits / n / info.points_per_sample if info.points_per_sample else None,
-        estimated_bits_per_sample=None if found.estimated_bits is None else found.estimated_bits / n,
-        accuracy_interval=list(clopper_pearson(int(correct.sum()), n)),
-        scores=dict(layers[-1].scores), layers=layers,
-    )
-    record = ResultRecord(**refs, codec=codec_ref(codec, identity),
-                          provenance=Provenance.collect(device, seed), metrics=metrics,
-                          samples_file=samples_path.name, samples_sha256=digest)
+    record = finish_point(codec, dataset, task_model, [found.full], refs=refs, identity=identity,
+                          out_path=out_path, device=device, seed=seed, bitstreams=keeper)
+    if record.metrics is None:
+        return record
+    metrics = replace(record.metrics, scores={**record.metrics.scores, **layers[-1].scores}, layers=layers)
+    record = replace(record, metrics=metrics)
     write_record(out_path, record)
     return record
 
