@@ -26,7 +26,7 @@ from vcmbench.api.dataset import Dataset
 from vcmbench.api.record import ResultRecord, TaskRef, write_json_atomic, write_record
 from vcmbench.api.task import TASK_MODELS, TaskContext, TaskModel
 from vcmbench.errors import UsageError
-from vcmbench.pipeline.bitstreams import bitstream_folder
+from vcmbench.pipeline.bitstreams import MANIFEST, bitstream_folder
 from vcmbench.pipeline.config import SuiteConfig, load_suite
 from vcmbench.pipeline.data import (
     LazyDataset,
@@ -227,7 +227,7 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
     todo: list[PointJob] = []
     for i, (point, (identity, failure)) in enumerate(zip(points, ready, strict=True)):
         path = run.run_dir / point.relative_path
-        known = _settled(point, identity, failure, run, refs, path, force)
+        known = _settled(point, identity, failure, run, refs, path, force, save_bitstreams)
         if known is not None:
             records[i] = known[0]
             log(_summary(*known))
@@ -282,15 +282,23 @@ def _get_ready(codec: Codec, ctx: CodecContext) -> tuple[dict[str, Any] | None, 
 
 
 def _settled(point: Point, identity: dict[str, Any] | None, failure: Exception | None, run: SuiteRun,
-             refs: dict[str, Any], path: Path, force: bool) -> tuple[ResultRecord, str] | None:
-    """The point's record when nothing needs measuring: it failed to get ready, or is on disk unchanged."""
+             refs: dict[str, Any], path: Path, force: bool,
+             save_bitstreams: bool = False) -> tuple[ResultRecord, str] | None:
+    """The point's record when nothing needs measuring: it failed to get ready, or is on disk unchanged
+    (and, when bitstreams are to be kept, kept them)."""
     codec, device, seed = point.codec, run.device, run.config.seed
     if failure is not None:
         record = failed_record(codec, failure, **refs, device=device, seed=seed)
         write_record(path, record)
         return record, record.status
     reused = None if force else reusable(path, **refs, codec=codec_ref(codec, identity))
+    if reused is not None and save_bitstreams and not _kept_bitstreams(path, reused):
+        return None
     return None if reused is None else (reused, "reused")
+
+
+def _kept_bitstreams(path: Path, record: ResultRecord) -> bool:
+    return record.bitstreams is not None and (path.parent / record.bitstreams / MANIFEST).is_file()
 
 
 def _evaluate(job: PointJob, run: SuiteRun, ctx: CodecContext, refs: dict[str, Any], progress: bool,
