@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from vcmbench.commands.arguments import parse_levels
+from vcmbench.report.detection import detection_json
 from vcmbench.report.gaps import (
     gaps_at_levels,
     group_free_point,
@@ -31,7 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="tabulate result records against the rate-accuracy bound")
     p.add_argument("paths", type=Path, nargs="+", metavar="DIR", help="record files or folders (recursive)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    p.add_argument("--plot", type=Path, default=None, help="write the rate-accuracy plot (PNG) here")
+    p.add_argument("--plot", default=None, metavar="FILE|FOLDER",
+                   help="write the rate-accuracy plot: a .png/.svg/.pdf file (one test set), or a folder "
+                        "that gets one <suite>-<dataset>.png per test set")
+    p.add_argument("--bands", action="store_true",
+                   help="shade each codec's confidence band along its hull in the plot")
     p.add_argument("--levels", default=None,
                    help="comma-separated accuracies for the matched-accuracy gaps (default: "
                         + ",".join(str(a) for a in DEFAULT_LEVELS) + ")")
@@ -45,11 +50,19 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         groups = [group_json(*key, samples=group[0].dataset.samples, free=group_free_point(group))
                   for key, group in group_records(records).items()]
-        print(json.dumps(to_json(point_gaps(records), gaps_at_levels(records, levels), groups), indent=2))
-        if args.plot:
-            show_report(records, levels, plot=args.plot)
+        data = to_json(point_gaps(records), gaps_at_levels(records, levels), groups)
+        data["detection"] = detection_json(records, levels)
+        text = json.dumps(data, indent=2)
     else:
-        print(show_report(records, levels, plot=args.plot))
+        text = show_report(records, levels).rstrip("\n")
+    written = []
+    if args.plot is not None:
+        from vcmbench.report.figures import write_report_plots  # matplotlib: only when plotting
+
+        written = write_report_plots(records, args.plot, levels, bands=args.bands)
+    print(text)
+    for path in written:
+        print(f"plot written to {path}", file=sys.stderr if args.json else sys.stdout)
     impossible = [(f.path, g) for f in found if f.record.status == "ok" and f.record.metrics is not None
                   for g in [point_gap(f.record)] if g.impossible]
     for path, g in impossible:

@@ -212,6 +212,8 @@ def plot_detection_board(d: DetectionBoard, literature: Sequence[LiteratureEntry
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from vcmbench.report.plot import codec_style, draw_levels, place_legend
+
     with matplotlib.rc_context({"svg.hashsalt": "vcmbench-publish"}):
         fig, ax = plt.subplots(figsize=(11, 5.6))
         rates = [p.bits_per_pixel for p in d.points if p.bits_per_pixel is not None]
@@ -219,8 +221,9 @@ def plot_detection_board(d: DetectionBoard, literature: Sequence[LiteratureEntry
             mine = [p for p in d.points if p.codec == codec and p.score is not None and p.bits_per_pixel]
             if not mine:
                 continue
-            ax.plot([p.bits_per_pixel for p in mine], [p.score for p in mine], "o", ms=5,
-                    color=plt.get_cmap("tab10")(i % 10), label=plot_label(codec))
+            style = codec_style(i)
+            ax.plot([p.bits_per_pixel for p in mine], [p.score for p in mine], ls="none",
+                    marker=style["marker"], ms=5, color=style["color"], label=plot_label(codec))
         if d.log2_k_per_pixel is not None:
             rates.append(d.log2_k_per_pixel)
             ax.axvline(d.log2_k_per_pixel, color="black", lw=1.5,
@@ -245,7 +248,8 @@ def plot_detection_board(d: DetectionBoard, literature: Sequence[LiteratureEntry
         ax.set_ylabel(f"{d.metric} (COCOeval)")
         ax.set_title(plot_label(title))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        draw_levels(ax, d.levels, name=f"target {d.metric}")
+        place_legend(ax)
         fig.tight_layout()
         folder.mkdir(parents=True, exist_ok=True)
         out = {}

@@ -23,7 +23,7 @@ reaching it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from vcmbench import theory
@@ -199,6 +199,40 @@ def format_metric_levels(levels: Sequence[MetricLevel], metric: str) -> str:
     return _layout(rows, right_from=1)
 
 
+def point_json(p: DetectionPoint) -> dict[str, Any]:
+    """A detection point as plain JSON, with the numbers the table derives from it."""
+    return {**asdict(p), "score": p.score, "ratio_to_log2_k": p.ratio_to_log2_k,
+            "ratio_to_bound": p.ratio_to_bound}
+
+
+def detection_json(records: Sequence[ResultRecord], levels: Sequence[float] = ()) -> list[dict[str, Any]]:
+    """Every detection group of ``records`` as JSON: eq. 7's space, each point, the cheapest per level."""
+    from vcmbench.report.gaps import group_records
+
+    out = []
+    for (suite, dataset_id, fingerprint), group in group_records(records).items():
+        first = group[0]
+        if not is_detection(first):
+            continue
+        space = configuration_space(first)
+        points = detection_points(group)
+        out.append({
+            "suite": suite, "dataset_id": dataset_id, "dataset_fingerprint": fingerprint,
+            "samples": first.dataset.samples, "metric": first.task_model.metric,
+            "reference_scores": dict(first.task_model.reference_scores),
+            "reference_accuracy": first.task_model.reference_accuracy,
+            "configuration_space": {"positions": space.positions, "classes": space.classes,
+                                    "max_objects": space.max_objects,
+                                    "configurations": str(space.configurations), "log2_k": space.log2_k},
+            "bound_note": BOUND_NOTE,
+            "points": [point_json(p) for p in points],
+            "levels": [{"codec": lv.codec, "level": lv.level,
+                        "point": None if lv.point is None else point_json(lv.point)}
+                       for lv in cheapest_at_levels(points, levels)],
+        })
+    return out
+
+
 BOUND_NOTE = ("the paper's detection-as-classification bound (eq. 7) is for exact configuration recovery, "
               "not a bound on mAP; mAP is reported beside it, never converted into it")
 
@@ -225,27 +259,32 @@ def detection_section(group: Sequence[ResultRecord], levels: Sequence[float]) ->
     return out
 
 
-def plot_detection(points: Sequence[DetectionPoint], space: ConfigurationSpace, reference: float | None,
-                   path: Any, title: str = "", metric: str = MAP) -> None:
-    """mAP against bits per image, with log2 K of eq. 7 marked (a bound on configurations, not on mAP)."""
+def detection_figure(points: Sequence[DetectionPoint], space: ConfigurationSpace, reference: float | None,
+                     title: str = "", metric: str = MAP, levels: Sequence[float] = ()) -> Any:
+    """mAP against bits per image, with log2 K of eq. 7 marked (a bound on configurations, not on mAP).
+
+    No line joins a codec's points: mAP does not average under time-sharing.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vcmbench.report.plot import set_rate_axis
+    from vcmbench.report.plot import codec_style, draw_levels, place_legend, set_rate_axis
 
     fig, ax = plt.subplots(figsize=(10.5, 5.2))
     for i, codec in enumerate(sorted({p.codec for p in points})):
         mine = sorted((p for p in points if p.codec == codec and p.score is not None),
                       key=lambda p: p.bits_per_image)
-        ax.plot([p.bits_per_image for p in mine], [p.score for p in mine], "o", ms=5,
-                color=plt.get_cmap("tab10")(i % 10), label=codec)
+        style = codec_style(i)
+        ax.plot([p.bits_per_image for p in mine], [p.score for p in mine], ls="none", marker=style["marker"],
+                ms=5, color=style["color"], label=codec)
     ax.axvline(space.log2_k, color="black", lw=1.5,
                label=f"log2 K = {space.log2_k:.1f} bits (eq. 7: lossless configuration coding; "
                      "bounds configurations, not mAP)")
     if reference is not None:
         ax.axhline(reference, color="grey", lw=1, ls="--", label=f"uncompressed {metric} {reference:.3f}")
+    draw_levels(ax, levels, name=f"target {metric}")
     set_rate_axis(ax, [p.bits_per_image for p in points] + [space.log2_k], ratio=100.0)
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1.0)
@@ -253,8 +292,14 @@ def plot_detection(points: Sequence[DetectionPoint], space: ConfigurationSpace, 
     ax.set_ylabel(f"{metric} (COCOeval)")
     ax.set_title(title or "rate-mAP")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    place_legend(ax)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    return fig
+
+
+def plot_detection(points: Sequence[DetectionPoint], space: ConfigurationSpace, reference: float | None,
+                   path: Any, title: str = "", metric: str = MAP, levels: Sequence[float] = ()) -> None:
+    """:func:`detection_figure` written to ``path``."""
+    from vcmbench.report.plot import save_figure
+
+    save_figure(detection_figure(points, space, reference, title, metric, levels), path)
