@@ -8,7 +8,7 @@ import pytest
 
 from conftest import make_record
 from vcmbench.api.record import CodecRef, LayerMetrics, Metrics
-from vcmbench.publish.rd import plot_rd, rd_markdown
+from vcmbench.publish.rd import plot_rd, rd_markdown, rd_sections
 from vcmbench.report import rd
 
 N = 1000
@@ -92,7 +92,8 @@ def test_report_and_leaderboard_say_what_was_measured(tmp_path) -> None:
         rdc("rdc-e2e", 2, 0.0, 3000.0, 2.0), rdc("rdc-e2e", 4, 0.0, 1000.0, 1.0),
         rdc("rdc-universal", 3, 10.0, 2000.0, 1.5)]
     text = rd.format_rd_report(records)
-    assert "scalable-proposed vs scalable-baseline [full stream]: -10.0 %" in text
+    assert "scalable-proposed vs scalable-baseline [full stream, psnr]: -10.0 %" in text
+    assert "[reproduced] task-compatible" in text  # proposed saves bits here, as in the paper
     penalty = text.split("A(Theta) = ")[1].split(" bits")[0]
     assert abs(float(penalty)) < 1e-6  # the universal point is the end-to-end points' midpoint
     assert "no R(D, C) bound" in text
@@ -100,6 +101,43 @@ def test_report_and_leaderboard_say_what_was_measured(tmp_path) -> None:
     assert plots["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot_rd(records, tmp_path, "mnist-hm")["svg"].read_bytes() == plots["svg"].read_bytes()
     markdown = rd_markdown(records, plots, tmp_path)
-    assert "| scalable-proposed | scalable-baseline | full | -10.0 % |" in markdown
+    assert "| scalable-proposed | scalable-baseline | full | psnr | -10.0 % |" in markdown
     assert "(mnist-hm-rd.png)" in markdown
     assert rd_markdown([make_record()]) == ""
+
+
+def test_an_effect_that_does_not_reproduce_says_so() -> None:
+    records = scalable("scalable-baseline", 1.0) + scalable("scalable-proposed", 1.2)  # proposed costs more
+    verdicts = rd.paper_verdicts(records)
+    first = verdicts[0]
+    assert first.reproduced is False and first.word == "NOT reproduced" and "+20.0 %" in first.measured
+    assert "[NOT reproduced]" in rd.format_rd_report(records)
+    untested = next(v for v in verdicts if "standalone" in v.claim)
+    assert untested.reproduced is None  # no standalone curve: not measured, neither yes nor no
+
+
+def test_ssim_bd_rate_is_taken_on_ssim_in_decibels() -> None:
+    def with_ssim(records, shift_db):
+        out = []
+        for r in records:
+            ssim = 1 - 10 ** (-(r.metrics.scores["psnr"] / 2 + shift_db) / 10)  # a curve in SSIM dB
+            scores = {**r.metrics.scores, "ssim": ssim}
+            lay = [*r.metrics.layers[:-1], replace(r.metrics.layers[-1], scores=scores)]
+            out.append(replace(r, metrics=replace(r.metrics, scores=scores, layers=lay)))
+        return out
+
+    records = [*with_ssim(scalable("scalable-baseline", 1.0), 0.0),
+               *with_ssim(scalable("scalable-proposed", 0.9), 0.0)]
+    assert rd.quality({"ssim": 0.9}, "ssim_db") == pytest.approx(10.0)
+    rows = {(b.stream, b.metric): b.percent for b in rd.bd_rates(records) if b.test == "scalable-proposed"}
+    assert rows[("full", "ssim_db")] == pytest.approx(-10.0, abs=0.01)  # the same 10 % on the SSIM axis
+
+
+def test_sections_per_suite_for_the_leaderboard(tmp_path) -> None:
+    records = scalable("scalable-baseline", 1.0) + scalable("scalable-proposed", 0.9)
+    other = [replace(r, suite="other-hm") for r in records]
+    text, files = rd_sections([*records, *other, make_record()], tmp_path)
+    assert text.count("### Coding for humans and machines: ") == 2
+    pngs = sorted(p.name for p in files if p.suffix == ".png")
+    assert pngs == sorted(["other-hm-rd.png", f"{records[0].suite}-rd.png"])
+    assert "(plots/other-hm-rd.png)" in text

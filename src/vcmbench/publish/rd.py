@@ -12,8 +12,10 @@ c. distortion-classification at the universal codec's rate: MSE against the clas
    cross-entropy, end-to-end models with black outlines (as in the universal RDC paper's figure)
    and the fixed-encoder decoders filled; end-to-end models at other rates in grey.
 
-:func:`rd_markdown` writes the matching Markdown: layer table, BD-rates, D–C table, rate penalty
-and the note that no R(D, C) bound is known for the digits.
+:func:`rd_markdown` writes the matching Markdown: layer table, BD-rates (per stream and metric),
+D–C table, rate penalty, the papers' effects with a plain reproduced / NOT reproduced each, and the
+note that no R(D, C) bound is known for the digits. :func:`rd_sections` does both for every suite
+of a set of published records (what the leaderboard's build calls).
 """
 
 from __future__ import annotations
@@ -139,10 +141,10 @@ def rd_markdown(records: Sequence[ResultRecord], plots: dict[str, Path] | None =
         out.append("")
     bd = rd.bd_rates(records)
     if bd:
-        out += [f"BD-rate on rate-PSNR curves (bjontegaard package, {rd.BD_METHOD}; negative: fewer bits):",
-                ""]
-        out.append(_table(("test", "anchor", "bits counted", "BD-rate"),
-                          [(b.test, b.anchor, b.stream,
+        out += [f"BD-rate on rate-quality curves (bjontegaard package, {rd.BD_METHOD}; negative: fewer bits; "
+                f"ssim_db = −10·log10(1 − SSIM)):", ""]
+        out.append(_table(("test", "anchor", "bits counted", "quality", "BD-rate"),
+                          [(b.test, b.anchor, b.stream, b.metric,
                             f"{b.percent:+.1f} %" if b.percent is not None else f"n/a: {b.reason}")
                            for b in bd]))
         out.append("")
@@ -164,5 +166,32 @@ def rd_markdown(records: Sequence[ResultRecord], plots: dict[str, Path] | None =
             measured = (f"A(Θ) = {total:.3f} bits" if total is not None else
                         "not measurable (a universal point lies beyond every end-to-end time-sharing)")
             out += [f"Rate penalty of the fixed encoder: {measured}.", ""]
+    verdicts = rd.paper_verdicts(records)
+    if verdicts:
+        out += ["The papers' effects on these records (an honest negative is a result):", ""]
+        out.append(_table(("paper", "claim", "measured", "verdict"),
+                          [(v.paper, v.claim, v.measured, v.word) for v in verdicts]))
+        out.append("")
     out.append(markdown_text(rd.theory_note()) + ".")
     return "\n".join(out) + "\n"
+
+
+def rd_sections(records: Sequence[ResultRecord], out_dir: Path) -> tuple[str, list[Path]]:
+    """The section and plots of every suite whose records hold layered or D–C points: (Markdown, files).
+
+    Plots go to ``out_dir/plots/<suite>-rd.{png,svg}``; the Markdown links them relative to ``out_dir``.
+    """
+    by_suite: dict[str, list[ResultRecord]] = {}
+    for r in records:
+        by_suite.setdefault(r.suite, []).append(r)
+    parts, files = [], []
+    for suite in sorted(by_suite):
+        mine = by_suite[suite]
+        if not has_rd(mine):
+            continue
+        plots = plot_rd(mine, out_dir / "plots", suite)
+        files += plots.values()
+        text = rd_markdown(mine, plots, out_dir)
+        parts.append(text.replace("### Coding for humans and machines",
+                                  f"### Coding for humans and machines: {markdown_text(suite)}", 1))
+    return "\n".join(parts), files

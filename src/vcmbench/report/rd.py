@@ -14,13 +14,19 @@ Everything is computed from records (real bytes; per-layer bits from ``Metrics.l
   smooth RD curves by convention; the achievable curve under time-sharing is not (MSE, not PSNR,
   is linear between points), so these numbers compare curves as the literature does, and are not
   the achievable-hull BD-rates of rate-accuracy curves (:mod:`vcmbench.publish.bdrate`, which
-  this module uses for the base layer's accuracy). Two per pair of variants: on the full stream's
-  bits (base + enhancement, what the paper reports) and on the enhancement layer's bits alone.
+  this module uses for the base layer's accuracy). Per pair of variants and per metric (PSNR, and
+  SSIM in dB, −10·log10(1 − SSIM), as CompressAI plots MS-SSIM; 28×28 digits are too small for
+  MS-SSIM, see :mod:`vcmbench.tasks.distortion`): on the full stream's bits (base + enhancement,
+  what the paper reports) and on the enhancement layer's bits alone.
 * **Distortion-classification** (:func:`dc_rows`, :func:`rate_penalty`): the ``rdc-*`` points at
   each rate, MSE against the cross-entropy (bits) of the suite's classifier; the rate penalty of
   the fixed encoder is the nominal rate minus the least end-to-end rate that reaches a universal
   point's (D, C), by time-sharing between end-to-end points (a linear programme,
   :func:`vcmbench.theory.rdc.envelope_rate`).
+
+* **The papers' effects** (:func:`paper_verdicts`): each claim the two papers make that these
+  records can test, with the measured number and whether it reproduces here — a plain yes or no
+  by a stated criterion, so an effect that does not reproduce on the embedded digits says so.
 
 No R(D, C) bound is drawn beside MNIST points: it needs the joint law of 28×28 images and their
 labels, which nobody knows. :func:`theory_note` says so; :mod:`vcmbench.theory.rdc` computes
@@ -41,7 +47,11 @@ SCALABLE_VARIANTS = ("scalable-baseline", "scalable-proposed", "scalable-standal
 BD_PAIRS = (("scalable-baseline", "scalable-proposed"), ("scalable-proposed", "scalable-standalone"),
             ("scalable-baseline", "scalable-standalone"))  # (anchor, test)
 BD_METHOD = "pchip"
+BD_METRICS = ("psnr", "ssim_db")  # quality axes of the BD-rates: PSNR, SSIM in dB
 RDC_E2E, RDC_UNIVERSAL = "rdc-e2e", "rdc-universal"
+# A(Θ) "about zero" (the universal RDC paper: one encoder serves every target): within this share of
+# the fixed rate, i.e. less than the rate change between neighbouring end-to-end models would show.
+PENALTY_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,22 @@ def layer_rows(records: Sequence[ResultRecord]) -> list[LayerRow]:
     return rows
 
 
-def psnr_curves(records: Sequence[ResultRecord], *, layer: str | None = None
+def quality(scores: dict[str, float], metric: str) -> float | None:
+    """A quality axis from a record's scores: ``psnr`` as is; ``ssim_db`` = −10·log10(1 − SSIM) (or
+    of MS-SSIM where measured); None when the record lacks it."""
+    if metric == "psnr":
+        return scores.get("psnr")
+    if metric == "ssim_db":
+        value = scores.get("ms_ssim", scores.get("ssim"))
+        if value is None or not value < 1:
+            return None
+        return -10 * math.log10(1 - value)
+    raise ValueError(f"unknown quality metric {metric!r}")
+
+
+def psnr_curves(records: Sequence[ResultRecord], *, layer: str | None = None, metric: str = "psnr"
                 ) -> dict[str, list[tuple[float, float]]]:
-    """(bits per sample, PSNR) of each scalable variant, sorted by rate.
+    """(bits per sample, quality) of each scalable variant, sorted by rate (quality: PSNR by default).
 
     ``layer=None``: the full stream's bits; ``layer="enhancement"``: that layer's bits alone. A
     variant's curve holds the points on its most common base (``base`` parameter), so a curve
@@ -85,7 +108,8 @@ def psnr_curves(records: Sequence[ResultRecord], *, layer: str | None = None
     """
     curves: dict[str, list[tuple[float, float]]] = {}
     for name in SCALABLE_VARIANTS:
-        mine = [r for r in _ok(records) if r.codec.name == name and "psnr" in r.metrics.scores]
+        mine = [r for r in _ok(records)
+                if r.codec.name == name and quality(r.metrics.scores, metric) is not None]
         if not mine:
             continue
         bases = [r.codec.params.get("base") for r in mine]
@@ -97,7 +121,7 @@ def psnr_curves(records: Sequence[ResultRecord], *, layer: str | None = None
             m = r.metrics
             bits = m.bits_total if layer is None else \
                 sum(x.bits_total for x in m.layers or () if x.name == layer)
-            points.append((bits / m.samples, m.scores["psnr"]))
+            points.append((bits / m.samples, quality(m.scores, metric)))
         curves[name] = sorted(points)
     return curves
 
@@ -116,8 +140,9 @@ class BdRow:
     anchor: str
     test: str
     stream: str  # "full" or a layer name
-    percent: float | None  # negative: the test needs fewer bits at equal PSNR
+    percent: float | None  # negative: the test needs fewer bits at equal quality
     reason: str = ""
+    metric: str = "psnr"
 
 
 def bd_rate_psnr(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[float, float]]
@@ -143,14 +168,16 @@ def bd_rate_psnr(anchor: Sequence[tuple[float, float]], test: Sequence[tuple[flo
 
 
 def bd_rates(records: Sequence[ResultRecord]) -> list[BdRow]:
-    """BD-rate between the scalable variants, on the full stream and on the enhancement layer alone."""
+    """BD-rate between the scalable variants, per quality metric, on the full stream and on the
+    enhancement layer alone."""
     rows = []
-    for stream, layer in (("full", None), ("enhancement", "enhancement")):
-        curves = psnr_curves(records, layer=layer)
-        for anchor, test in BD_PAIRS:
-            if anchor in curves and test in curves:
-                value, reason = bd_rate_psnr(curves[anchor], curves[test])
-                rows.append(BdRow(anchor, test, stream, value, reason))
+    for metric in BD_METRICS:
+        for stream, layer in (("full", None), ("enhancement", "enhancement")):
+            curves = psnr_curves(records, layer=layer, metric=metric)
+            for anchor, test in BD_PAIRS:
+                if anchor in curves and test in curves:
+                    value, reason = bd_rate_psnr(curves[anchor], curves[test])
+                    rows.append(BdRow(anchor, test, stream, value, reason, metric))
     return rows
 
 
@@ -235,6 +262,72 @@ def rate_penalty(records: Sequence[ResultRecord]) -> tuple[list[Penalty], float 
     return out, total
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One claim of a paper, tested on these records."""
+
+    paper: str
+    claim: str
+    measured: str
+    reproduced: bool | None  # None: the records cannot test it (and ``measured`` says why)
+
+    @property
+    def word(self) -> str:
+        return {True: "reproduced", False: "NOT reproduced", None: "not measured"}[self.reproduced]
+
+
+TCR = "task-compatible representations (de Andrade & Bajic)"
+URDC = "universal RDC representations (Nguyen et al.)"
+
+
+def _bd(rows: Sequence[BdRow], anchor: str, test: str) -> BdRow | None:
+    return next((b for b in rows if (b.anchor, b.test, b.stream, b.metric) == (anchor, test, "full", "psnr")),
+                None)
+
+
+def paper_verdicts(records: Sequence[ResultRecord]) -> list[Verdict]:
+    """The papers' effects these records can test, each with its number and a yes/no by a stated rule."""
+    out = []
+    rows = bd_rates(records)
+
+    def bd_verdict(anchor: str, test: str, claim: str, sign: int) -> None:
+        row = _bd(rows, anchor, test)
+        if row is None or row.percent is None:
+            why = "no curves of both" if row is None else row.reason
+            out.append(Verdict(TCR, claim, f"BD-rate n/a ({why})", None))
+            return
+        measured = f"BD-rate {row.percent:+.1f} % ({test} vs {anchor}, full stream, PSNR)"
+        out.append(Verdict(TCR, claim, measured, row.percent * sign > 0))
+
+    if any(r.codec.name in SCALABLE_VARIANTS for r in _ok(records)):
+        bd_verdict("scalable-baseline", "scalable-proposed",
+                   "the reconstruction reward on the base saves enhancement bits: proposed needs fewer bits "
+                   "than baseline at equal PSNR (paper: 10-85 % BD-rate savings)", -1)
+        bd_verdict("scalable-proposed", "scalable-standalone",
+                   "the proposed base is useful side information: coding the enhancement without it "
+                   "(standalone) needs more bits", +1)
+        base_value, base_reason = base_bd_rate(records)
+        claim = ("the reward does not cost the base task: the proposed base needs no more bits than the "
+                 "baseline base for the same accuracy (paper: 1-10 % savings)")
+        if base_value is None:
+            out.append(Verdict(TCR, claim, f"BD-rate n/a ({base_reason})", None))
+        else:
+            out.append(Verdict(TCR, claim, f"BD-rate {base_value:+.1f} % on achievable rate-accuracy hulls",
+                               base_value <= 0))
+    penalties, total = rate_penalty(records)
+    if penalties:
+        claim = (f"one fixed encoder serves every (D, C) target at about the end-to-end rate: A(Θ) ≈ 0 "
+                 f"(criterion: A(Θ) ≤ {PENALTY_TOLERANCE:.0%} of the fixed rate)")
+        if total is None:
+            out.append(Verdict(URDC, claim, "A(Θ) not measurable (a universal point lies beyond every "
+                                            "end-to-end time-sharing)", None))
+        else:
+            rate = max(p.universal_bits for p in penalties)
+            out.append(Verdict(URDC, claim, f"A(Θ) = {total:+.3f} bits at {rate:.3f} bits",
+                               total <= PENALTY_TOLERANCE * rate))
+    return out
+
+
 def theory_note() -> str:
     return ("no R(D, C) bound is shown for these points: it would need the joint law of 28×28 digit "
             "images and their labels, which is unknown (vcmbench.theory.rdc computes R(D, C) for small "
@@ -266,11 +359,11 @@ def format_rd_report(records: Sequence[ResultRecord]) -> str:
     bd = bd_rates(records)
     if bd:
         out.append("")
-        out.append(f"BD-rate on rate-PSNR curves (bjontegaard, {BD_METHOD}; negative: the test codec needs "
-                   f"fewer bits):")
+        out.append(f"BD-rate on rate-quality curves (bjontegaard, {BD_METHOD}; negative: the test codec "
+                   f"needs fewer bits; ssim_db = -10 log10(1 - SSIM)):")
         for row in bd:
             value = f"{row.percent:+.1f} %" if row.percent is not None else f"n/a ({row.reason})"
-            out.append(f"  {row.test} vs {row.anchor} [{row.stream} stream]: {value}")
+            out.append(f"  {row.test} vs {row.anchor} [{row.stream} stream, {row.metric}]: {value}")
     base_value, base_reason = base_bd_rate(records)
     if base_accuracy_curves(records):
         out.append("")
@@ -296,6 +389,12 @@ def format_rd_report(records: Sequence[ResultRecord]) -> str:
             out.append(f"  A(Theta) = {_num(total, 3)} bits" if total is not None else
                        "  A(Theta): not measurable (some universal point is beyond every end-to-end "
                        "time-sharing)")
+    verdicts = paper_verdicts(records)
+    if verdicts:
+        out.append("")
+        out.append("the papers' effects on these records:")
+        for v in verdicts:
+            out.append(f"  [{v.word}] {v.paper}: {v.claim} -- measured: {v.measured}")
     if rows or dc:
         out.append("")
         out.append(theory_note())
