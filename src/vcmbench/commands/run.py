@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard-size", type=int, default=None, metavar="SAMPLES",
                    help="with --workers/--scheduler: samples per task (rounded to whole batches or blocks; "
                         "default 5000)")
+    p.add_argument("--loader-workers", type=int, default=None, metavar="N",
+                   help="processes reading (decoding) inputs ahead of the codecs and the task model "
+                        "(default: up to 4 with --device cuda, none on the CPU)")
     p.add_argument("--save-bitstreams", action="store_true",
                    help="keep every bitstream the decoder received beside its record, with a manifest "
                         "(names, byte counts, sha256)")
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     records = run_suite(config, data_root=args.data_root, out=args.out, limit=args.limit, codecs=args.codecs,
                         device=args.device, progress=not args.quiet, force=args.force, train=args.train,
                         workers=args.workers, scheduler=args.scheduler, shard_size=args.shard_size,
-                        save_bitstreams=args.save_bitstreams)
+                        save_bitstreams=args.save_bitstreams, loader_workers=args.loader_workers)
     print(show_report(records, config.accuracy_levels, plot=args.plot))
     hint = untrained_hint(records)
     if hint:

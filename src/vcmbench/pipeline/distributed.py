@@ -51,6 +51,7 @@ from vcmbench.pipeline.evaluate import (
     get_pair_ready,
     measure_range,
 )
+from vcmbench.pipeline.loader import Reading
 from vcmbench.pipeline.plan import instantiate
 from vcmbench.pipeline.shards import shard_ranges
 from vcmbench.tasks.memo import MemoisedPredict
@@ -86,6 +87,7 @@ class WorkerSpec:
     train_fingerprint: str | None
     train_counts: tuple[int, ...]
     warm: bool  # the main process answered every uncompressed input first: so does each worker
+    reading: Reading = field(default_factory=Reading)  # loader processes reading ahead on each worker
 
 
 @dataclass
@@ -173,7 +175,7 @@ def measure_shard(spec: WorkerSpec, codec_class: type, params: dict[str, Any], s
         _warm(run, spec, start, stop)
         sink = BitstreamFolder(Path(bitstreams), fresh=False).add if bitstreams else None
         measured = measure_range(codec, decoder, run.parts.dataset, run.parts.task_model, start, stop,
-                                 spec.config.batch_size, sink=sink)
+                                 spec.config.batch_size, sink=sink, reading=spec.reading)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as exc:  # a codec fault: recorded as the point's failure, as in one process
@@ -183,16 +185,18 @@ def measure_shard(spec: WorkerSpec, codec_class: type, params: dict[str, Any], s
 
 @contextlib.contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None,
-                scratch: Path | None = None) -> Iterator[Any]:
+                scratch: Path | None = None, children: bool = False) -> Iterator[Any]:
     """A ``distributed.Client``: on a new local cluster of ``workers`` processes (one thread
     each), or connected to ``scheduler``. The local cluster's files go under ``scratch`` (never
-    the home folder) and it is shut down on the way out, whatever happened."""
+    the home folder) and it is shut down on the way out, whatever happened. ``children``: its
+    workers may start processes of their own (loader workers), so they are not daemons."""
     import dask
     from distributed import Client, LocalCluster
 
     own = Path(tempfile.mkdtemp(prefix="vcmbench-dask-", dir=scratch))
     settings = {"temporary-directory": str(own), "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                "distributed.comm.timeouts.connect": CONNECT_TIMEOUT, "distributed.admin.tick.limit": "60s"}
+                "distributed.comm.timeouts.connect": CONNECT_TIMEOUT, "distributed.admin.tick.limit": "60s",
+                "distributed.worker.daemon": not children}
     try:
         with dask.config.set(settings):
             if scheduler is not None:
@@ -220,7 +224,7 @@ def _spec(run: SuiteRun, data_root: Path | None, limit: int | None) -> WorkerSpe
         cache_dir=Path(run.cache_dir).resolve(), dataset_factory=DATASETS.get(config.dataset),
         task_class=task_class, dataset_fingerprint=run.dataset.info.fingerprint,
         task_fingerprint=run.task_model.fingerprint(), train_fingerprint=run.train_fingerprint,
-        train_counts=tuple(run.train_counts), warm=run.reference_fresh,
+        train_counts=tuple(run.train_counts), warm=run.reference_fresh, reading=run.reading,
     )
 
 
@@ -235,7 +239,8 @@ def measure_on_cluster(jobs: Sequence[PointJob], run: SuiteRun, ctx: CodecContex
     layered = [j for j in jobs if isinstance(j.point.codec, LayeredCodec)]
     sharded = [j for j in jobs if not isinstance(j.point.codec, LayeredCodec)]
     n = len(run.dataset)
-    with dask_client(workers, scheduler, scratch=Path(run.run_dir).parent.parent) as client:
+    with dask_client(workers, scheduler, scratch=Path(run.run_dir).parent.parent,
+                     children=run.reading.workers > 0) as client:
         futures = {}
         expected: dict[int, int] = {}
         keepers: dict[int, BitstreamFolder] = {}

@@ -36,6 +36,7 @@ from vcmbench.api.dataset import Dataset
 from vcmbench.api.record import Metrics, Provenance, ResultRecord, write_record, write_text_atomic
 from vcmbench.api.task import TaskModel
 from vcmbench.pipeline.bitstreams import BitstreamFolder
+from vcmbench.pipeline.loader import Reading
 from vcmbench.pipeline.refs import REFERENCE_SCORES_ATTR, codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.theory.confidence import clopper_pearson
 
@@ -87,14 +88,16 @@ class Reference:
     confusion: list[list[int]] | None = None
 
 
-def reference_result(task_model: TaskModel, dataset: Dataset, batch_size: int) -> Reference:
+def reference_result(task_model: TaskModel, dataset: Dataset, batch_size: int,
+                     reading: Reading | None = None) -> Reference:
     """The ceiling every result carries: the task model's accuracy and scores on uncompressed inputs.
 
     The scores are also kept on the task model instance (by test-set fingerprint), so the record
     descriptions of the run (:func:`vcmbench.pipeline.refs.task_ref`) carry them.
     """
     task_model.check_dataset(dataset)
-    parts = [task_model.predict(dataset.inputs(idx)) for idx in batches(len(dataset), batch_size)]
+    index_batches = list(batches(len(dataset), batch_size))
+    parts = [task_model.predict(xs) for xs in (reading or Reading()).batches(dataset, index_batches)]
     predictions = collect_predictions(task_model, parts)
     correct = np.asarray(task_model.correct(dataset, predictions), dtype=bool)
     scores = {k: float(v) for k, v in task_model.scores(dataset, predictions).items()}
@@ -196,9 +199,10 @@ BitstreamSink = Callable[[str, bytes], None]
 
 
 def _run_sample_codec(codec: SampleCodec, decoder: SampleCodec, dataset: Dataset, task_model: TaskModel,
-                      batch_size: int, out: Measured, bar: tqdm | None, sink: BitstreamSink | None) -> None:
-    for idx in batches_between(out.start, out.stop, batch_size):
-        xs = dataset.inputs(idx)
+                      batch_size: int, out: Measured, bar: tqdm | None, sink: BitstreamSink | None,
+                      reading: Reading) -> None:
+    index_batches = list(batches_between(out.start, out.stop, batch_size))
+    for idx, xs in zip(index_batches, reading.batches(dataset, index_batches), strict=True):
         t0 = time.perf_counter()
         streams = codec.encode_batch(xs)
         t1 = time.perf_counter()
@@ -223,13 +227,14 @@ def _run_sample_codec(codec: SampleCodec, decoder: SampleCodec, dataset: Dataset
 
 
 def _run_block_codec(codec: BlockCodec, decoder: BlockCodec, dataset: Dataset, task_model: TaskModel,
-                     batch_size: int, out: Measured, bar: tqdm | None, sink: BitstreamSink | None) -> None:
+                     batch_size: int, out: Measured, bar: tqdm | None, sink: BitstreamSink | None,
+                     reading: Reading) -> None:
     """Blocks are read, coded, judged and released one at a time: memory follows the block, not the split."""
     block = codec.block_size or len(dataset)
     if not isinstance(block, int) or block < 1:
         raise CodecFailure(f"block_size must be a positive integer, got {block!r}")
-    for idx in batches_between(out.start, out.stop, block):
-        xs = dataset.inputs(idx)
+    index_batches = list(batches_between(out.start, out.stop, block))
+    for idx, xs in zip(index_batches, reading.batches(dataset, index_batches), strict=True):
         t0 = time.perf_counter()
         stream = codec.encode_block(xs)
         t1 = time.perf_counter()
@@ -290,7 +295,7 @@ def get_pair_ready(codec: Codec, codec_context: CodecContext | None,
 
 def measure_range(codec: Codec, decoder: Codec, dataset: Dataset, task_model: TaskModel, start: int,
                   stop: int, batch_size: int, bar: tqdm | None = None,
-                  sink: BitstreamSink | None = None) -> Measured:
+                  sink: BitstreamSink | None = None, reading: Reading | None = None) -> Measured:
     """Encode, decode and classify samples ``start..stop-1``; raise on a codec fault.
 
     ``start`` must sit on a batch boundary (sample codecs) or a block boundary (block codecs), as
@@ -298,10 +303,11 @@ def measure_range(codec: Codec, decoder: Codec, dataset: Dataset, task_model: Ta
     measurement of the whole split makes.
     """
     out = Measured(start, stop)
+    reading = reading or Reading()
     if isinstance(codec, BlockCodec) and isinstance(decoder, BlockCodec):
-        _run_block_codec(codec, decoder, dataset, task_model, batch_size, out, bar, sink)
+        _run_block_codec(codec, decoder, dataset, task_model, batch_size, out, bar, sink, reading)
     elif isinstance(codec, SampleCodec) and isinstance(decoder, SampleCodec):
-        _run_sample_codec(codec, decoder, dataset, task_model, batch_size, out, bar, sink)
+        _run_sample_codec(codec, decoder, dataset, task_model, batch_size, out, bar, sink, reading)
     else:
         raise CodecFailure("a codec must subclass SampleCodec or BlockCodec")
     return out
@@ -322,7 +328,7 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
                    prepared: bool = False, batch_size: int = 256, device: str = "cpu", seed: int = 0,
                    progress: bool = True, reference_scores: dict[str, float] | None = None,
                    confusion: list[list[int]] | None = None,
-                   bitstreams: Path | None = None) -> ResultRecord:
+                   bitstreams: Path | None = None, reading: Reading | None = None) -> ResultRecord:
     """Run one operating point over the whole dataset and write its record (and per-sample CSV).
 
     ``codec`` encodes; a separate instance built by :func:`new_decoder` decodes. With a
@@ -339,6 +345,7 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
     None computes them here when the task model has scores (once per task model and split).
     ``confusion``: its confusion matrix on uncompressed input (``TaskRef.confusion``), if known.
     ``bitstreams``: a folder (beside ``out_path``) to keep every bitstream the decoder received in.
+    ``reading``: how inputs are read (:mod:`vcmbench.pipeline.loader`; default: in the loop).
     """
     refs = point_refs(dataset, task_model, suite=suite, reference_accuracy=reference_accuracy,
                       codec_context=codec_context, reference_scores=reference_scores, confusion=confusion,
@@ -350,7 +357,7 @@ def evaluate_point(codec: Codec, dataset: Dataset, task_model: TaskModel, *, sui
         try:
             decoder, identity = get_pair_ready(codec, codec_context, prepared)
             measured = measure_range(codec, decoder, dataset, task_model, 0, len(dataset), batch_size, bar,
-                                     keeper.add if keeper is not None else None)
+                                     keeper.add if keeper is not None else None, reading)
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except Exception as exc:  # any codec fault is recorded; the suite goes on

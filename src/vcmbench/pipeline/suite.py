@@ -39,6 +39,7 @@ from vcmbench.pipeline.data import (
 )
 from vcmbench.pipeline.device import resolve_device
 from vcmbench.pipeline.evaluate import Reference, evaluate_point, failed_record, reference_result
+from vcmbench.pipeline.loader import Reading
 from vcmbench.pipeline.plan import (
     Point,
     check_out_dir,
@@ -80,6 +81,7 @@ class SuiteRun:
     # The reference was measured in this run (not read from reference.json): the task model has
     # already answered every uncompressed input, in the reference's batches.
     reference_fresh: bool = False
+    reading: Reading = field(default_factory=Reading)  # loader processes reading ahead, or none
 
     def task_ref(self) -> TaskRef:
         """The task model as this run's records describe it (what reuse compares against)."""
@@ -97,17 +99,24 @@ class SuiteRun:
 
 
 def prepare_suite(config: SuiteConfig, *, data_root: Path | None, out: Path, limit: int | None,
-                  device: str, cache_dir: Path | None = None, force: bool = False) -> SuiteRun:
-    """Load the data, summarise the training split, get the (memoising) task model ready."""
+                  device: str, cache_dir: Path | None = None, force: bool = False,
+                  loader_workers: int | None = None) -> SuiteRun:
+    """Load the data, summarise the training split, get the (memoising) task model ready.
+
+    ``loader_workers``: processes reading inputs ahead (None: the device's default, none on the CPU).
+    """
     device = resolve_device(device)
+    reading = Reading.for_device(device, loader_workers)
     cache = cache_dir or out / "cache"
     parts = open_run(config, data_root=data_root, limit=limit, device=device, cache_dir=cache)
     dataset, task = parts.dataset, parts.task_model
     folder = f"{dataset.info.id}-first{len(dataset)}" if is_subset(dataset) else dataset.info.id
     run_dir = out / config.suite / folder
-    ref, fresh = cached_reference(run_dir, dataset, task, config.batch_size, parts.train_fingerprint, force)
+    ref, fresh = cached_reference(run_dir, dataset, task, config.batch_size, parts.train_fingerprint, force,
+                                  reading)
     return SuiteRun(config, dataset, parts.train, task, ref.accuracy, run_dir, cache, device,
-                    parts.train_fingerprint, parts.train_counts, dict(ref.scores), ref.confusion, fresh)
+                    parts.train_fingerprint, parts.train_counts, dict(ref.scores), ref.confusion, fresh,
+                    reading)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,8 @@ REFERENCE_FILE = "reference.json"
 
 
 def cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_size: int,
-                     train_fingerprint: str | None, force: bool = False) -> tuple[Reference, bool]:
+                     train_fingerprint: str | None, force: bool = False,
+                     reading: Reading | None = None) -> tuple[Reference, bool]:
     """The task model on uncompressed input (accuracy, scores such as mAP, confusion matrix),
     computed once per (data, task model) and kept beside the records in ``reference.json``.
 
@@ -157,7 +167,7 @@ def cached_reference(run_dir: Path, dataset: Dataset, task: TaskModel, batch_siz
         if ref is not None:
             task.__dict__.setdefault(REFERENCE_SCORES_ATTR, {})[dataset.info.fingerprint] = dict(ref.scores)
             return ref, False
-    ref = reference_result(task, dataset, batch_size)
+    ref = reference_result(task, dataset, batch_size, reading)
     write_json_atomic(path, {"key": key, "accuracy": ref.accuracy, "scores": ref.scores,
                              "confusion": ref.confusion})
     return ref, True
@@ -188,7 +198,8 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
               cache_dir: Path | None = None, progress: bool = True,
               log: Callable[[str], None] | None = None, force: bool = False,
               train: bool = False, workers: int | None = None, scheduler: str | None = None,
-              shard_size: int | None = None, save_bitstreams: bool = False) -> list[ResultRecord]:
+              shard_size: int | None = None, save_bitstreams: bool = False,
+              loader_workers: int | None = None) -> list[ResultRecord]:
     """Evaluate every operating point of the suite; return all records (reused or new).
 
     ``train``: learned codecs without a checkpoint train it here (otherwise their points fail
@@ -199,16 +210,21 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
     running one) measure the points on a cluster, each point in shards of about ``shard_size``
     samples (:mod:`vcmbench.pipeline.distributed`); the records are those of a run in this
     process. ``save_bitstreams``: keep every bitstream the decoder received beside its record.
+    ``loader_workers``: processes reading (decoding) inputs ahead of the codecs and the task model
+    (:mod:`vcmbench.pipeline.loader`; None: up to 4 with a CUDA device, none on the CPU).
     """
     if isinstance(config, str):
         config = load_suite(config)
     log = log or (lambda line: print(line, file=sys.stderr))
     check_limit(limit)
     check_cluster(workers, scheduler, shard_size)
+    if loader_workers is not None and (isinstance(loader_workers, bool) or not isinstance(loader_workers, int)
+                                       or loader_workers < 0):
+        raise UsageError(f"--loader-workers must be a non-negative integer, got {loader_workers!r}")
     points = plan_points(config, codecs)  # unknown names and bad parameters fail before any work
     check_out_dir(out)
     run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir,
-                        force=force)
+                        force=force, loader_workers=loader_workers)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
         f"{run.task_model.id} uncompressed {_ceiling(run)}")
     points = [streaming_point(p, len(run.dataset)) for p in points]  # a large split streams in blocks
@@ -314,7 +330,7 @@ def _evaluate(job: PointJob, run: SuiteRun, ctx: CodecContext, refs: dict[str, A
         return _described_as(evaluate_layered_point(codec, run.dataset, run.task_model, **common),
                              refs["task_model"], path)
     return evaluate_point(codec, run.dataset, run.task_model, **common, reference_scores=run.reference_scores,
-                          confusion=run.confusion,
+                          confusion=run.confusion, reading=run.reading,
                           bitstreams=bitstream_folder(path) if save_bitstreams else None)
 
 
