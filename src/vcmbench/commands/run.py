@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N test samples")
     p.add_argument("--codec", action="append", dest="codecs", metavar="NAME",
                    help="run only this codec (repeatable); a codec outside the suite runs its default grid")
+    p.add_argument("--point", action="append", dest="points", metavar="'CODEC:KEY=V1,V2;KEY2=V'",
+                   help="run this codec at these points (every combination) instead of the suite's grid; "
+                        "repeatable; only the codecs named by --point and --codec run")
     p.add_argument("--out", type=Path, default=Path("results"), help="where records go (default: results/)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--plot", type=Path, default=None, help="also write the rate-accuracy plot to this file")
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     records = run_suite(config, data_root=args.data_root, out=args.out, limit=args.limit, codecs=args.codecs,
                         device=args.device, progress=not args.quiet, force=args.force, train=args.train,
                         workers=args.workers, scheduler=args.scheduler, shard_size=args.shard_size,
-                        save_bitstreams=args.save_bitstreams, loader_workers=args.loader_workers)
+                        save_bitstreams=args.save_bitstreams, loader_workers=args.loader_workers,
+                        points=args.points)
     print(show_report(records, config.accuracy_levels, plot=args.plot))
     hint = untrained_hint(records)
     if hint:

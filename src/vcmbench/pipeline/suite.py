@@ -48,6 +48,7 @@ from vcmbench.pipeline.plan import (
     plan_points,
     point_slug,
 )
+from vcmbench.pipeline.points import apply_points
 from vcmbench.pipeline.refs import REFERENCE_SCORES_ATTR, codec_ref, dataset_ref, jsonable, task_ref
 from vcmbench.pipeline.reuse import reusable
 from vcmbench.pipeline.shards import streaming_point
@@ -199,7 +200,7 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
               log: Callable[[str], None] | None = None, force: bool = False,
               train: bool = False, workers: int | None = None, scheduler: str | None = None,
               shard_size: int | None = None, save_bitstreams: bool = False,
-              loader_workers: int | None = None) -> list[ResultRecord]:
+              loader_workers: int | None = None, points: Sequence[str] | None = None) -> list[ResultRecord]:
     """Evaluate every operating point of the suite; return all records (reused or new).
 
     ``train``: learned codecs without a checkpoint train it here (otherwise their points fail
@@ -212,6 +213,8 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
     process. ``save_bitstreams``: keep every bitstream the decoder received beside its record.
     ``loader_workers``: processes reading (decoding) inputs ahead of the codecs and the task model
     (:mod:`vcmbench.pipeline.loader`; None: up to 4 with a CUDA device, none on the CPU).
+    ``points``: ``--point`` specifications (:mod:`vcmbench.pipeline.points`): those codecs run at
+    those points instead of the suite's, and only they (with the ``codecs`` named besides).
     """
     if isinstance(config, str):
         config = load_suite(config)
@@ -221,13 +224,16 @@ def run_suite(config: SuiteConfig | str, *, data_root: Path | None = None, out: 
     if loader_workers is not None and (isinstance(loader_workers, bool) or not isinstance(loader_workers, int)
                                        or loader_workers < 0):
         raise UsageError(f"--loader-workers must be a non-negative integer, got {loader_workers!r}")
-    points = plan_points(config, codecs)  # unknown names and bad parameters fail before any work
+    if points:
+        config, named = apply_points(config, points)
+        codecs = list(codecs or []) + [n for n in named if n not in (codecs or [])]
+    planned = plan_points(config, codecs)  # unknown names and bad parameters fail before any work
     check_out_dir(out)
     run = prepare_suite(config, data_root=data_root, out=out, limit=limit, device=device, cache_dir=cache_dir,
                         force=force, loader_workers=loader_workers)
     log(f"{config.suite}: {run.dataset.info.id} ({len(run.dataset)} samples), task model "
         f"{run.task_model.id} uncompressed {_ceiling(run)}")
-    points = [streaming_point(p, len(run.dataset)) for p in points]  # a large split streams in blocks
+    points = [streaming_point(p, len(run.dataset)) for p in planned]  # a large split streams in blocks
     ctx = run.codec_context(allow_training=train, progress=progress)
     # Every encoder gets ready first: what a learned codec loaded (its identity) decides reuse,
     # and points without a checkpoint are known before any measuring starts.
