@@ -233,15 +233,15 @@ class CompressAIZooCodec(SampleCodec):
     def decode(self, data: bytes) -> np.ndarray:
         import torch
 
-        height, pos = read_varint(data, 0)
-        packed, pos = read_varint(data, pos)
+        height, pos = self._varint(data, 0)
+        packed, pos = self._varint(data, pos)
         width, grey = packed >> 1, bool(packed & 1)
         if min(height, width) < 1 or _padded(height) * _padded(width) > MAX_PIXELS:
             raise BitstreamError(f"{self.name}: corrupted header (a {width}×{height} image; at most "
                                  f"{MAX_PIXELS} pixels, padded, are decoded)")
         strings = []
         for _ in range(self.strings):
-            size, pos = read_varint(data, pos)
+            size, pos = self._varint(data, pos)
             if pos + size > len(data):
                 raise BitstreamError(f"{self.name}: truncated bitstream")
             if size < _MIN_STRING or size % _WORD:
@@ -267,6 +267,12 @@ class CompressAIZooCodec(SampleCodec):
         img = x_hat[0, :, :height, :width]
         img = img.mean(0) if grey else img.permute(1, 2, 0)
         return (img.clamp(0, 1) * 255).round().to(torch.uint8).numpy().copy()
+
+    def _varint(self, data: bytes, pos: int) -> tuple[int, int]:
+        try:
+            return read_varint(data, pos)
+        except BitstreamError as exc:
+            raise BitstreamError(f"{self.name}: {exc}") from exc
 
     def _check_hyper_string(self, string: bytes, shape: tuple[int, int]) -> None:
         """The string the entropy bottleneck codes must hold the positions the header claims."""
