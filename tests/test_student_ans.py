@@ -77,10 +77,32 @@ def test_refuses_vector_latents_and_unprepared_use(tmp_path: Path) -> None:
         EntropicStudentAnsCodec(beta=4.0).encode_batch([])
 
 
-def test_works_on_a_freshly_trained_tiny_student(tmp_path: Path) -> None:
+@pytest.mark.parametrize("index_ce", [0.0, 4.0])
+def test_works_on_a_freshly_trained_tiny_student(tmp_path: Path, index_ce: float) -> None:
     train, test = synthetic_digits(96, "train"), synthetic_digits(24, "test", seed=1)
-    codec = EntropicStudentAnsCodec(beta=4.0, **TINY)
+    codec = EntropicStudentAnsCodec(beta=4.0, index_ce=index_ce, **TINY)
     codec.prepare(context(train, tmp_path))
     streams = codec.encode_batch(test.inputs(range(24)))
     assert all(len(s) <= 3 for s in streams)
     assert codec.decode_batch(streams) == codec.labels_of(codec.indexes(test.inputs(range(24))))
+
+
+def test_index_ce_names_its_own_checkpoints_and_leaves_the_shipped_names_alone(
+        mnist: tuple[Dataset, Dataset], tmp_path: Path) -> None:
+    train, _ = mnist
+    ctx = CodecContext(task_model=None, train=train, num_classes=10, cache_dir=tmp_path)
+    plain = EntropicStudentBlockCodec(beta=16).checkpoint_config(ctx)
+    assert "index_ce" not in plain["params"]  # at its default: the configuration (and file name) as before
+    tied = EntropicStudentBlockCodec(beta=16, index_ce=16).checkpoint_config(ctx)
+    assert tied["params"]["index_ce"] == 16
+    with pytest.raises(UsageError):
+        EntropicStudentBlockCodec(beta=16, index_ce=-1)
+    with pytest.raises(UsageError):
+        EntropicStudentBlockCodec(beta=16, index_ce=1, latent="vector")
+
+
+def test_index_ce_needs_a_codeword_per_class(tmp_path: Path) -> None:
+    train = synthetic_digits(96, "train")
+    codec = EntropicStudentAnsCodec(beta=4.0, index_ce=4.0, **{**TINY, "codewords": 3})
+    with pytest.raises(UsageError, match="codewords"):
+        codec.prepare(context(train, tmp_path))

@@ -6,6 +6,9 @@ decoder: bytes → Ŷ → synthesis "bridge" g_s → the remaining layers of a t
 Two training objectives, chosen by ``objective``:
 
 * ``supervised`` (eq. 10): bits(Ŷ) + β · cross-entropy(head(g_s(Ŷ)), label); the head is trained too.
+  ``index_ce`` > 0 adds index_ce · cross-entropy(scores of codewords 0..classes−1, label): the
+  analysis transform learns to choose codeword k for class k, so the index it sends is itself a
+  decision rather than a soft mixture that the hard choice at the end of training would destroy.
 * ``distill`` (eq. 11): bits(Ŷ) + β · MSE(g_s(Ŷ), Y⁽ⁱ⁾), where Y⁽ⁱ⁾ are a trained teacher's
   activations at ``teacher_split``; the decoder finishes with the teacher's frozen layers. The
   teacher is the suite's task model when it has that split point, else an ``mnist-cnn`` from the
@@ -57,8 +60,11 @@ class EntropicStudent(LearnedCodec):
         "beta": None, "objective": "supervised", "latent_channels": 8, "width": 16, "hidden": 32,
         "features": 64, "in_channels": 1, "epochs": 24, "batch_size": 64, "lr": 3e-3,
         "teacher_split": "fc1", "teacher_epochs": 4, "augment": 2, "warmup": 0.3,
-        "latent": "categorical", "codewords": 32, "hard_phase": 0.5,
+        "latent": "categorical", "codewords": 32, "hard_phase": 0.5, "index_ce": 0.0,
     }
+    # Parameters added after checkpoints shipped: left out of the checkpoint's configuration (and so
+    # of its hash-derived name) while at their default, so existing checkpoints keep their names.
+    later_defaults: ClassVar[dict[str, Any]] = {"index_ce": 0.0}
 
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
@@ -72,6 +78,11 @@ class EntropicStudent(LearnedCodec):
                              f"got {s['objective']!r}")
         if s["latent"] not in ("vector", "categorical"):
             raise UsageError(f"{self.family}: latent must be 'vector' or 'categorical', got {s['latent']!r}")
+        index_ce = s["index_ce"]
+        if isinstance(index_ce, bool) or not isinstance(index_ce, int | float) or not index_ce >= 0:
+            raise UsageError(f"{self.family}: index_ce must be a non-negative number, got {index_ce!r}")
+        if index_ce and (s["latent"] != "categorical" or s["objective"] != "supervised"):
+            raise UsageError(f"{self.family}: index_ce applies to a supervised categorical student")
         for key in ("latent_channels", "width", "hidden", "features", "in_channels", "batch_size",
                     "codewords"):
             if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
@@ -89,7 +100,9 @@ class EntropicStudent(LearnedCodec):
             net = self._teacher(ctx)
             teacher = {"name": net.name, "params": dict(net.params), "version": net.version,
                        "fingerprint": net.fingerprint(), "split": self.settings["teacher_split"]}
-        return {"codec": self.family, "version": self.version, "params": dict(self.settings),
+        params = {k: v for k, v in self.settings.items()
+                  if k not in self.later_defaults or v != self.later_defaults[k]}
+        return {"codec": self.family, "version": self.version, "params": params,
                 "num_classes": ctx.num_classes, "train": input_fingerprint(ctx), "seed": ctx.seed,
                 "teacher": teacher}
 
@@ -164,6 +177,10 @@ class EntropicStudent(LearnedCodec):
                 return ramp(done) * bits + beta * mse, logs
         else:
             targets = labels
+            index_ce = float(s["index_ce"])
+            if index_ce and s["codewords"] < ctx.num_classes:
+                raise UsageError(f"{self.family}: index_ce ties codeword k to class k, so it needs at "
+                                 f"least {ctx.num_classes} codewords, got {s['codewords']}")
 
             def loss_fn(m: nn.Module, x: torch.Tensor, t: torch.Tensor, done: float
                         ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -172,7 +189,12 @@ class EntropicStudent(LearnedCodec):
                 bits = bits / len(x)
                 ce = nn.functional.cross_entropy(m.tail(feats).float(), t)
                 logs = {"bits": float(bits.detach()), "ce_nats": float(ce.detach())}
-                return ramp(done) * bits + beta * ce, logs
+                loss = ramp(done) * bits + beta * ce
+                if index_ce:  # the analysis' scores of codewords 0..classes-1 trained as a classifier
+                    aux = nn.functional.cross_entropy(m.scores[:, :ctx.num_classes].float(), t)
+                    logs["index_ce_nats"] = float(aux.detach())
+                    loss = loss + index_ce * aux
+                return loss, logs
 
         settings = TrainSettings(epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], seed=ctx.seed,
                                  device=ctx.device, progress=progress, desc=f"{self.family} beta={beta:g}",

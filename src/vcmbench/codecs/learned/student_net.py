@@ -31,6 +31,7 @@ class StudentNet(nn.Module):
         super().__init__()
         self.codewords = codewords
         self.hard_choice = False
+        self.scores: torch.Tensor | None = None  # set by each categorical training pass
         self.analysis = nn.Sequential(
             nn.Conv2d(in_channels, width, 5, stride=2, padding=2), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2), nn.ReLU(),
@@ -86,6 +87,7 @@ class StudentNet(nn.Module):
         # First trained on the soft assignment q (the expected codeword), which gives the classifier full
         # gradients (straight-through hard choices from the start collapsed the codebook); then, with
         # ``hard_choice`` set, on the hard index the decoder will see, so decoder and encoder agree.
+        self.scores = z  # the codeword scores of this pass, for losses on the choice itself
         q = torch.softmax(z.float(), dim=1)
         if self.hard_choice:
             q_used = nn.functional.one_hot(q.argmax(1), self.codewords).to(q) + q - q.detach()
