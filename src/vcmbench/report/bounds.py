@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from vcmbench import theory
+from vcmbench.theory.model_aware import model_aware_bits
 
 TOLERANCE_BITS = 1e-9  # floating-point slack on top of the certified bracket
 
@@ -38,6 +39,14 @@ def bound_uniform(accuracy: float, num_classes: int) -> float:
 
 def bound_prior(accuracy: float, prior_counts: Iterable[int]) -> float:
     return _bound_prior(round(float(accuracy), 12), tuple(int(c) for c in prior_counts))
+
+
+def bound_model_aware(accuracy: float, confusion: Iterable[Iterable[int]]) -> float | None:
+    """The model-aware bound at ``accuracy`` for a task model's confusion matrix (rows: true class);
+    None past the classifier's Bayes accuracy, which no code of its output can reach.
+    Memoised in :mod:`vcmbench.theory.model_aware`."""
+    bits = model_aware_bits(round(float(accuracy), 12), [list(row) for row in confusion])
+    return None if math.isinf(bits) else bits
 
 
 @lru_cache(maxsize=4096)

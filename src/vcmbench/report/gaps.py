@@ -9,6 +9,14 @@ Records are grouped by (suite, dataset id, dataset fingerprint): a ``--limit`` r
 dataset id but not the test set, and two test sets never share a curve. Each group's hulls
 include the free point (0 bits, always guessing the training split's most likely class)
 when every record of the group names the same training-split counts.
+
+Where a record carries its task model's confusion matrix (schema 3), every gap is also split in
+two at the *model-aware* bound (:mod:`vcmbench.theory.model_aware`: the fewest bits any code of
+that classifier's output can spend): "classifier" = model-aware bound − RA bound (what the
+classifier's errors cost, whatever the code) and "code" = bits − model-aware bound (what the code
+leaves on the table). The code part can be negative for a codec that does not code the
+classifier's output (an image codec decoded by the same model may, by luck, beat it). Without a
+confusion matrix there is no model-aware bound and the reports say so; nothing is guessed.
 """
 
 from __future__ import annotations
@@ -19,15 +27,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from vcmbench.api.record import ResultRecord
-from vcmbench.report.bounds import bound_prior, bound_uniform, lowest_possible_bits
+from vcmbench.report.bounds import bound_model_aware, bound_prior, bound_uniform, lowest_possible_bits
 from vcmbench.report.hull import Point, achievable_hull, bits_on_hull, free_class, free_point
 from vcmbench.theory.confidence import CONFIDENCE, clopper_pearson
+from vcmbench.theory.model_aware import indirect_source
+
+NO_CONFUSION = "no model-aware bound (record has no confusion matrix)"
 
 GroupKey = tuple[str, str, str]  # (suite, dataset id, dataset fingerprint)
 
 __all__ = [
-    "CONFIDENCE", "FreePoint", "GroupKey", "LevelGap", "PointGap", "bound_prior", "bound_uniform",
-    "codec_hulls", "gaps_at_levels", "group_free_point", "group_key", "group_records", "point_gaps",
+    "CONFIDENCE", "NO_CONFUSION", "FreePoint", "GroupKey", "LevelGap", "ModelAware", "PointGap",
+    "bound_prior", "bound_uniform", "codec_hulls", "gaps_at_levels", "group_free_point", "group_key",
+    "group_model_aware", "group_records", "point_gaps",
 ]
 
 
@@ -58,6 +70,11 @@ class PointGap:
     bound_bits_high: float = 0.0  # bound at accuracy_high
     impossible: bool = False  # below the lowest rate any code can show at this accuracy
     lowest_possible_bits: float | None = None  # computed where the point is at or below the bound
+    # The model-aware split (None without a confusion matrix, or past the classifier's reach):
+    model_aware_bits: float | None = None  # fewest bits any code of the classifier's output needs here
+    classifier_gap_bits: float | None = None  # model_aware_bits − bound_bits_prior (≥ 0)
+    code_gap_bits: float | None = None  # bits_per_sample − model_aware_bits
+    beyond_classifier: bool = False  # accuracy above the classifier's Bayes accuracy: no code of Ŷ reaches it
 
     @property
     def group(self) -> GroupKey:
@@ -78,6 +95,61 @@ class LevelGap:
     gap_bits: float | None
     gap_ratio: float | None
     dataset_fingerprint: str = ""
+    model_aware_bits: float | None = None  # None: no confusion matrix, or beyond the classifier's reach
+    classifier_gap_bits: float | None = None
+    code_gap_bits: float | None = None
+    beyond_classifier: bool = False  # the level lies above the classifier's Bayes accuracy
+
+
+@dataclass(frozen=True)
+class ModelAware:
+    """A group's model-aware bound: the confusion matrix all its records share, or why there is none."""
+
+    confusion: tuple[tuple[int, ...], ...] | None
+    raw_accuracy: float | None
+    bayes_accuracy: float | None
+    note: str  # one sentence for tables
+
+    def split(self, accuracy: float, rate_bits: float | None, prior_bits: float) -> tuple[
+            float | None, float | None, float | None]:
+        """(model-aware bound, classifier gap, code gap) at ``accuracy``; Nones where undefined."""
+        return _split(self.confusion, accuracy, rate_bits, prior_bits)
+
+
+def _split(confusion: tuple[tuple[int, ...], ...] | None, accuracy: float, rate_bits: float | None,
+           prior_bits: float) -> tuple[float | None, float | None, float | None]:
+    if confusion is None:
+        return None, None, None
+    bound = bound_model_aware(accuracy, confusion)
+    if bound is None:
+        return None, None, None
+    # The classifier part is ≥ 0 in exact arithmetic; clip the two solvers' last-digit disagreement.
+    classifier = max(bound - prior_bits, 0.0)
+    return bound, classifier, None if rate_bits is None else rate_bits - bound
+
+
+def _confusion_key(r: ResultRecord) -> tuple[tuple[int, ...], ...] | None:
+    c = r.task_model.confusion
+    return None if c is None else tuple(tuple(int(v) for v in row) for row in c)
+
+
+def group_model_aware(records: Sequence[ResultRecord]) -> ModelAware:
+    """The model-aware bound of a group: every record must carry the same confusion matrix."""
+    keys = {_confusion_key(r) for r in records}
+    if not records or None in keys:
+        return ModelAware(None, None, None, NO_CONFUSION)
+    if len(keys) > 1:
+        return ModelAware(None, None, None,
+                          "no model-aware bound (the records carry different confusion matrices)")
+    confusion = keys.pop()
+    assert confusion is not None
+    src = indirect_source(confusion)
+    model = records[0].task_model.id
+    return ModelAware(confusion, src.raw_accuracy, src.bayes_accuracy,
+                      f"model-aware bound: fewest bits any code of task model {model}'s output can spend "
+                      f"(its confusion matrix on these test samples; raw accuracy {src.raw_accuracy:.4f}, "
+                      f"best reachable by any code of its output {src.bayes_accuracy:.4f}); gap = "
+                      "classifier (model-aware − RA bound) + code (bits − model-aware)")
 
 
 @dataclass(frozen=True)
@@ -140,6 +212,8 @@ def point_gap(r: ResultRecord) -> PointGap:
     counts = r.dataset.prior_counts
     prior = bound_prior(accuracy, counts)
     low, high = clopper_pearson(m.correct, m.samples)
+    confusion = _confusion_key(r)
+    model_aware, classifier, code = _split(confusion, accuracy, bits, prior)
     floor = None
     if bits <= prior:  # only a point at or below the bound can be impossible; the bracket costs a solve
         floor = lowest_possible_bits(accuracy, counts, m.bits_total, m.blocks, m.samples)
@@ -155,6 +229,8 @@ def point_gap(r: ResultRecord) -> PointGap:
         accuracy_low=low, accuracy_high=high,
         bound_bits_low=bound_prior(low, counts), bound_bits_high=bound_prior(high, counts),
         impossible=floor is not None and bits < floor, lowest_possible_bits=floor,
+        model_aware_bits=model_aware, classifier_gap_bits=classifier, code_gap_bits=code,
+        beyond_classifier=confusion is not None and model_aware is None,
     )
 
 
@@ -193,6 +269,7 @@ def gaps_at_levels(records: Iterable[ResultRecord], levels: Iterable[float]) -> 
     for key, group in group_records(r for r in records if r.status == "ok").items():
         gaps = point_gaps(group)
         free = {key: group_free_point(group).point}
+        aware = group_model_aware(group)
         prior = group[0].dataset.prior_counts
         granularity = {g.codec: g.granularity for g in gaps}
         for hull_key, hull in sorted(codec_hulls(gaps, free).items()):
@@ -200,10 +277,13 @@ def gaps_at_levels(records: Iterable[ResultRecord], levels: Iterable[float]) -> 
             for level in levels:
                 bound = bound_prior(level, prior)
                 bits = bits_on_hull(hull, level)
+                model_aware, classifier, code = aware.split(level, bits, bound)
                 rows.append(LevelGap(
                     suite=key[0], dataset_id=key[1], codec=codec, granularity=granularity[codec],
                     accuracy=level, bits_per_sample=bits, bound_bits_prior=bound,
                     gap_bits=None if bits is None else bits - bound,
                     gap_ratio=None if bits is None else _ratio(bits, bound), dataset_fingerprint=key[2],
+                    model_aware_bits=model_aware, classifier_gap_bits=classifier, code_gap_bits=code,
+                    beyond_classifier=aware.confusion is not None and model_aware is None,
                 ))
     return rows

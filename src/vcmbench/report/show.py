@@ -24,6 +24,7 @@ from vcmbench.report.detection import (
 from vcmbench.report.gaps import (
     gaps_at_levels,
     group_free_point,
+    group_model_aware,
     group_records,
     impossible_message,
     point_gaps,
@@ -60,6 +61,7 @@ def show_report(records: Sequence[ResultRecord], levels: Sequence[float] = (), *
         out.append("rates are real: 8 × bytes received; bounds are R(1 − accuracy) for the test labels")
         free = group_free_point(group)
         out.append(free.note)
+        out.append(group_model_aware(group).note)
         gaps = point_gaps(group)
         if gaps:
             out.append("")

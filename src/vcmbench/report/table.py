@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from vcmbench.report.gaps import CONFIDENCE, FreePoint, LevelGap, PointGap
+from vcmbench.report.gaps import CONFIDENCE, FreePoint, LevelGap, ModelAware, PointGap
 
 IMPOSSIBLE = "IMPOSSIBLE"
 
@@ -23,6 +23,11 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _aware(value: float | None, beyond: bool = False) -> str:
+    """A model-aware number: '-' without a confusion matrix, 'beyond' past the classifier's reach."""
+    return "beyond" if beyond else _num(value)
+
+
 def _interval(low: float, high: float, digits: int = 3) -> str:
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
@@ -31,24 +36,30 @@ def format_points(gaps: Sequence[PointGap]) -> str:
     """One line per operating point: real bits, accuracy and its interval, the bounds and the gap."""
     ci = f"{CONFIDENCE:.0%} CI"
     header = ("codec", "params", "mode", "bits/sample", "accuracy", f"accuracy {ci}", "bound(unif)",
-              "bound(prior)", f"bound {ci}", "gap bits", "gap ratio", "")
+              "bound(prior)", f"bound {ci}", "gap bits", "gap ratio", "bound(model)", "classifier", "code",
+              "")
     rows = [header] + [
         (g.codec, _params(g.params), g.granularity, _num(g.bits_per_sample), f"{g.accuracy:.4f}",
          _interval(g.accuracy_low, g.accuracy_high), _num(g.bound_bits_uniform), _num(g.bound_bits_prior),
          _interval(g.bound_bits_low, g.bound_bits_high), _num(g.gap_bits), _ratio(g.gap_ratio),
-         IMPOSSIBLE if g.impossible else "")
+         _aware(g.model_aware_bits, g.beyond_classifier), _aware(g.classifier_gap_bits, g.beyond_classifier),
+         _aware(g.code_gap_bits, g.beyond_classifier), IMPOSSIBLE if g.impossible else "")
         for g in gaps
     ]
     return _layout(rows, right_from=3)
 
 
 def format_levels(levels: Sequence[LevelGap]) -> str:
-    """Each codec's hull at the suite's target accuracies, against the bound there."""
-    header = ("codec", "mode", "accuracy", "bits/sample", "bound(prior)", "gap bits", "gap ratio")
+    """Each codec's hull at the suite's target accuracies, against the bound there, and the gap's split
+    into classifier (model-aware − RA bound) and code (bits − model-aware bound) where it exists."""
+    header = ("codec", "mode", "accuracy", "bits/sample", "bound(prior)", "gap bits", "gap ratio",
+              "bound(model)", "classifier", "code")
     rows = [header] + [
         (lv.codec, lv.granularity, f"{lv.accuracy:.4f}",
          _num(lv.bits_per_sample) if lv.bits_per_sample is not None else "not reached",
-         _num(lv.bound_bits_prior), _num(lv.gap_bits), _ratio(lv.gap_ratio))
+         _num(lv.bound_bits_prior), _num(lv.gap_bits), _ratio(lv.gap_ratio),
+         _aware(lv.model_aware_bits, lv.beyond_classifier),
+         _aware(lv.classifier_gap_bits, lv.beyond_classifier), _aware(lv.code_gap_bits, lv.beyond_classifier))
         for lv in levels
     ]
     return _layout(rows, right_from=2)
@@ -74,8 +85,12 @@ def to_json(gaps: Sequence[PointGap], levels: Sequence[LevelGap],
 
 
 def group_json(suite: str, dataset_id: str, fingerprint: str, samples: int,
-               free: FreePoint) -> dict[str, Any]:
-    return {"suite": suite, "dataset_id": dataset_id, "dataset_fingerprint": fingerprint, "samples": samples,
-            "free_point": None if free.point is None else {"accuracy": free.point[0], "bits_per_sample": 0.0,
-                                                           "guess_class": free.guess_class},
-            "free_point_note": free.note}
+               free: FreePoint, model_aware: ModelAware | None = None) -> dict[str, Any]:
+    out = {"suite": suite, "dataset_id": dataset_id, "dataset_fingerprint": fingerprint, "samples": samples,
+           "free_point": None if free.point is None else {"accuracy": free.point[0], "bits_per_sample": 0.0,
+                                                          "guess_class": free.guess_class},
+           "free_point_note": free.note}
+    if model_aware is not None:
+        out["model_aware"] = {"raw_accuracy": model_aware.raw_accuracy,
+                              "bayes_accuracy": model_aware.bayes_accuracy, "note": model_aware.note}
+    return out
