@@ -167,7 +167,10 @@ def test_page_is_offline_escaped_and_explains_the_ranking(site):
     parser = _Collector()
     parser.feed(html)
     scripts = [a for t, a in parser.tags if t == "script"]
-    assert scripts == [{"src": "sort.js", "defer": None}]  # the only script: ours, beside the page
+    # The only scripts: files beside the page (plotly's own JS is copied there, no CDN).
+    assert scripts == [{"src": name, "defer": None} for name in ("plotly.min.js", "figures.js", "sort.js",
+                                                                  "board.js")]
+    assert all((site / a["src"]).is_file() for a in scripts)
     assert not any("onerror" in a for _, a in parser.tags)
     for tag, attrs in parser.tags:
         for key in ("src", "href"):
@@ -183,15 +186,17 @@ def test_page_is_offline_escaped_and_explains_the_ranking(site):
 
 
 def test_sorter_and_styles_are_local_files(site):
-    js = (site / "sort.js").read_text(encoding="utf-8")
-    assert "addEventListener" in js and "http" not in js
+    for name in ("sort.js", "board.js", "figures.js"):
+        js = (site / name).read_text(encoding="utf-8")
+        assert "http" not in js, name
+    assert "addEventListener" in (site / "sort.js").read_text(encoding="utf-8")
     assert "url(" not in (site / "style.css").read_text(encoding="utf-8")
 
 
 def test_publishing_twice_gives_the_same_files(site, tmp_path):
     out = tmp_path / "again"
     assert main(["publish", str(site.parent / "runs"), "--out", str(out), "--literature", str(SHIPPED)]) == 0
-    for name in ("README.md", "index.html", "mnist.csv", "plots/mnist.svg"):
+    for name in ("README.md", "index.html", "mnist.csv", "plots/mnist.svg", "figures.js"):
         assert (out / name).read_bytes() == (site / name).read_bytes(), name
 
 

@@ -1,4 +1,4 @@
-"""The published page in a real headless Chromium: tables render and sort, plots load, no errors, no XSS.
+"""The published page in a real headless Chromium: tables render, filter and sort, plots load, no XSS.
 
 Needs chromium and chromedriver on PATH; ``scripts/install-browser`` installs Debian's (``.ci/run`` runs
 it before the tests). Without them the test skips and says so; it never installs anything itself.
@@ -6,10 +6,13 @@ it before the tests). Without them the test skips and says so; it never installs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -19,6 +22,7 @@ from vcmbench.publish.build import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 XSS = "<script>alert(1)</script>"
+SAMPLE_COMMIT = "feedc0ffee1234567890"
 ATTRIBUTE_XSS = '"><img src=x onerror="window.pwned=1">'
 FLAGS = (
     "--headless",
@@ -67,6 +71,14 @@ def site(tmp_path_factory) -> Path:
     write_record(
         root / "runs" / "attr.json", make_record(ATTRIBUTE_XSS, 800, 95, counts=counts, suite="mnist")
     )
+    # One codec coded sample by sample, measured at another commit; and a second suite.
+    sample = make_record("label-sample", 800, 60, counts=counts, suite="mnist", granularity="sample",
+                         blocks=100)
+    write_record(root / "runs" / "sample.json",
+                 replace(sample, provenance=replace(sample.provenance, git_commit=SAMPLE_COMMIT)))
+    for i, (bits, correct) in enumerate([(200, 40), (800, 90)]):
+        write_record(root / "runs" / "other" / f"{i}.json",
+                     make_record("other-codec", bits, correct, suite="othersuite", t=i))
     publish([root / "runs"], root / "site", literature_dir=ROOT / "leaderboard" / "literature")
     return root / "site"
 
@@ -129,7 +141,8 @@ def test_page_in_headless_chromium(site, driver):
     ]
     assert XSS in names and ATTRIBUTE_XSS in names and "label-lossy" in names
     assert any("reported, not reproduced" in n for n in names)
-    assert driver.execute_script("return document.scripts.length") == 1  # only sort.js
+    scripts = driver.execute_script("return Array.from(document.scripts, s => s.getAttribute('src'))")
+    assert scripts == ["plotly.min.js", "figures.js", "sort.js", "board.js"]  # files beside the page
     assert driver.execute_script("return window.pwned") is None
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018 - reading it is the check
@@ -152,15 +165,123 @@ def test_page_in_headless_chromium(site, driver):
         "return arguments[0].slice().sort((a, b) => a.localeCompare(b, undefined, {numeric: true}))", codecs
     )
 
-    # Every plot image loaded.
+    # Every plot image loaded (the static ones sit in closed <details> for print).
     images = driver.find_elements(By.TAG_NAME, "img")
     assert len(images) >= 2
     for img in images:
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 0
 
-    # No errors in the console (CSP violations from injected markup would show here) ...
+    # The interactive plots were drawn by the plotly.js in the folder, hostile names shown as text.
+    legend = driver.execute_script(
+        "const d = document.querySelector('section[data-suite=mnist] div.iplot');"
+        "return d && d.querySelector('.main-svg') ? Array.from(d.querySelectorAll('.legendtext'),"
+        " t => t.textContent) : null;")
+    assert legend is not None and XSS in legend and "label-lossy" in legend
+    assert driver.execute_script("return window.pwned") is None
+
+    # No errors in the console (CSP violations from injected markup or styles would show here) ...
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
     # ... and the console log is really being read.
     driver.execute_script("console.error('vcmbench-probe')")
     assert any("vcmbench-probe" in e["message"] for e in driver.get_log("browser"))
+
+
+def _visible_rows(drv, table) -> list:
+    from selenium.webdriver.common.by import By
+
+    return [r for r in table.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()]
+
+
+def _cell_texts(drv, table, index: int) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [r.find_elements(By.TAG_NAME, "td")[index].text for r in _visible_rows(drv, table)]
+
+
+def test_page_filters_search_and_sorts_in_headless_chromium(site, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get((site / "index.html").as_uri())
+    assert driver.find_element(By.ID, "filters").is_displayed()
+    mnist = driver.find_element(By.CSS_SELECTOR, "section[data-suite=mnist]")
+    points = mnist.find_element(By.XPATH, ".//h3[starts-with(., 'All operating points')]/following::table[1]")
+    headers = points.find_elements(By.CSS_SELECTOR, "thead th")
+    names = [h.text.strip() for h in headers]
+    mode_col, bits_col = names.index("mode"), names.index("bits/sample")
+    everything = len(_visible_rows(driver, points))
+    assert everything == 7
+
+    # Mode: block only, then sorted by bits: the visible rows are the block ones, in order.
+    Select(driver.find_element(By.ID, "filter-mode")).select_by_value("block")
+    assert set(_cell_texts(driver, points, mode_col)) == {"block"}
+    assert len(_visible_rows(driver, points)) == everything - 1
+    headers[bits_col].click()
+    bits = [float(t) for t in _cell_texts(driver, points, bits_col)]
+    assert bits == sorted(bits) and len(bits) == everything - 1
+    # ... and the plot hides the sample-coded codec's traces.
+    hidden = driver.execute_script(
+        "const d = document.querySelector('section[data-suite=mnist] div.iplot');"
+        "return d.data.filter(t => t.meta && t.meta.mode === 'sample').map(t => t.visible);")
+    assert hidden and all(v is False for v in hidden)
+    Select(driver.find_element(By.ID, "filter-mode")).select_by_value("sample")
+    assert _cell_texts(driver, points, 0) == ["label-sample"]
+    Select(driver.find_element(By.ID, "filter-mode")).select_by_value("")
+
+    # Search narrows every table to rows holding the words; sorting keeps the filter.
+    box = driver.find_element(By.ID, "filter-search")
+    box.send_keys("lossy")
+    assert set(_cell_texts(driver, points, 0)) == {"label-lossy"}
+    headers[bits_col].click()  # descending now
+    bits = [float(t) for t in _cell_texts(driver, points, bits_col)]
+    assert bits == sorted(bits, reverse=True) and len(bits) == 3
+    box.clear()
+    box.send_keys("x")  # the input event fires on typing; clear() alone does not
+    box.send_keys("\b")
+    assert len(_visible_rows(driver, points)) == everything
+
+    # Literature off: reported rows and literature-only boards disappear; suite filter hides other suites.
+    ranking = mnist.find_element(By.XPATH, ".//h3[starts-with(., 'Ranking')]/following::table[1]")
+    assert any("reported" in t for t in _cell_texts(driver, ranking, 1))
+    driver.find_element(By.ID, "filter-literature").click()
+    assert not any("reported" in t for t in _cell_texts(driver, ranking, 1))
+    literature_only = driver.find_elements(By.CSS_SELECTOR, "section[data-literature-only='1']")
+    assert literature_only and not any(s.is_displayed() for s in literature_only)
+    driver.find_element(By.ID, "filter-literature").click()
+    Select(driver.find_element(By.ID, "filter-suite")).select_by_value("othersuite")
+    assert not mnist.is_displayed()
+    assert driver.find_element(By.CSS_SELECTOR, "section[data-suite=othersuite]").is_displayed()
+    Select(driver.find_element(By.ID, "filter-suite")).select_by_value("")
+
+    # Codec family: the built-in-less test records fall back to the codec name's first word.
+    Select(driver.find_element(By.ID, "filter-family")).select_by_value("label")
+    assert set(_cell_texts(driver, points, 0)) == {"label-lossy", "label-fixed", "label-sample"}
+    Select(driver.find_element(By.ID, "filter-family")).select_by_value("")
+
+
+def test_every_link_resolves_and_rows_name_their_record_package_and_commit(site, driver):
+    from selenium.webdriver.common.by import By
+
+    driver.get((site / "index.html").as_uri())
+    targets = driver.execute_script(
+        "return Array.from(document.querySelectorAll('[href], [src]'),"
+        " e => e.getAttribute('href') ?? e.getAttribute('src'));")
+    local = [t for t in targets if not t.startswith(("http://", "https://", "#", "data:"))]
+    assert len(local) > 10
+    for target in local:
+        assert (site / unquote(urlsplit(target).path)).is_file(), target
+    for anchor in (t for t in targets if t.startswith("#") and len(t) > 1):
+        assert driver.find_elements(By.ID, anchor[1:]), anchor
+
+    # Each operating point links to its own record, and names its package and the commit it came from.
+    points = _table_after(driver, "All operating points")
+    names = [h.text.strip() for h in points.find_elements(By.CSS_SELECTOR, "thead th")]
+    for row in points.find_elements(By.CSS_SELECTOR, "tbody tr"):
+        cells = row.find_elements(By.TAG_NAME, "td")
+        href = cells[names.index("record")].find_element(By.TAG_NAME, "a").get_attribute("href")
+        record = json.loads(Path(unquote(urlsplit(href).path)).read_text(encoding="utf-8"))
+        assert record["codec"]["name"] == cells[0].text
+        assert cells[names.index("commit")].text == record["provenance"]["git_commit"][:10]
+    summary = driver.find_element(By.ID, "summary").text
+    assert SAMPLE_COMMIT[:10] in summary and "0123456789" in summary

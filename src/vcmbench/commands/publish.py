@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-literature", action="store_true", help="publish reproduced results only")
     p.add_argument(
+        "--merge",
+        action="store_true",
+        help="add RESULTS to the leaderboard already in --out (its records/ folder) instead of replacing "
+        "it; records from another test set (dataset fingerprint) than the board's are refused",
+    )
+    p.add_argument(
         "--levels",
         default=None,
         help="comma-separated accuracies for the ranking (default: each suite's accuracy_levels)",
@@ -52,10 +58,11 @@ def run(args: argparse.Namespace) -> int:
         literature = default_literature_dir()
     from vcmbench.publish.build import publish  # matplotlib, pandas, scipy: only when publishing
 
-    result = publish(args.results, args.out, literature_dir=literature, levels=levels)
+    result = publish(args.results, args.out, literature_dir=literature, levels=levels, merge=args.merge)
     records = sum(len(b.records) for b in result.boards)
+    verb = "published (merged)" if args.merge else "published"
     print(
-        f"published {records} record(s) in {len(result.boards)} board(s) to {result.out_dir}/ "
+        f"{verb} {records} record(s) in {len(result.boards)} board(s) to {result.out_dir}/ "
         f"(index.html, README.md, {len(result.files)} files)"
     )
     return 0

@@ -1,7 +1,9 @@
 """Publish: records (and literature) in, README.md, <suite>.csv, plots and the static site out.
 
-Only the files named here are (over)written; anything else in the output folder, such as
-``literature/``, is left alone, so the leaderboard folder can hold its own data files.
+Only the files named here are (over)written, plus ``records/`` (the published records, kept in
+step with the board: :mod:`vcmbench.publish.site`); anything else in the output folder, such as
+``literature/``, is left alone, so the leaderboard folder can hold its own data files. With
+``merge`` the board's own records are read back and the new ones added (:mod:`vcmbench.publish.merge`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from pathlib import Path
 
 from vcmbench.api.record import write_text_atomic
 from vcmbench.publish.board import Board, build_boards
+from vcmbench.publish.interactive import FIGURES_JS, figures_js
 from vcmbench.publish.literature import LiteratureEntry, load_literature
 from vcmbench.publish.markdown import render_markdown
-from vcmbench.publish.page import render_page
+from vcmbench.publish.merge import merged_records
+from vcmbench.publish.page import SiteLinks, render_page
 from vcmbench.publish.plots import plot_board
-from vcmbench.publish.records import LoadedRecord, PublishError, load_records
-from vcmbench.publish.static import SORT_JS, STYLE_CSS
+from vcmbench.publish.records import LoadedRecord, PublishError, check_consistency, load_records
+from vcmbench.publish.site import copy_records, write_plotly
+from vcmbench.publish.static import BOARD_JS, SORT_JS, STYLE_CSS
 from vcmbench.publish.tables import csv_frame
 
 
@@ -30,7 +35,11 @@ class PublishResult:
 
 
 def summary_line(loaded: Sequence[LoadedRecord], literature: Sequence[LiteratureEntry]) -> str:
-    """Where the numbers come from, without a timestamp: the same records publish the same page."""
+    """Where the numbers come from, without a timestamp: the same records publish the same page.
+
+    The commits are those the published records were produced by, never the checkout's: a board
+    republished from older records still names the code that measured them.
+    """
     commits = sorted({(i.record.provenance.git_commit or "unknown")[:10] for i in loaded})
     dates = sorted(i.record.provenance.date[:10] for i in loaded)
     span = f"runs of {dates[0]}" if dates[0] == dates[-1] else f"runs from {dates[0]} to {dates[-1]}"
@@ -46,14 +55,22 @@ def publish(
     *,
     literature_dir: Path | None = None,
     levels: Sequence[float] | None = None,
+    merge: bool = False,
 ) -> PublishResult:
-    """Validate every record, recompute bounds and gaps, and write the leaderboard into ``out_dir``."""
-    loaded = load_records(results)
-    literature = load_literature(literature_dir) if literature_dir is not None else []
-    boards = build_boards(loaded, literature, levels=levels)
+    """Validate every record, recompute bounds and gaps, and write the leaderboard into ``out_dir``.
+
+    ``merge``: publish the records already on the board in ``out_dir`` together with ``results``.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise PublishError(f"{out_dir}: exists and is not a folder (--out names the leaderboard folder)")
+    if merge:
+        loaded = merged_records(results, out_dir)
+        check_consistency(loaded)
+    else:
+        loaded = load_records(results)
+    literature = load_literature(literature_dir) if literature_dir is not None else []
+    boards = build_boards(loaded, literature, levels=levels)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     plots = {}
@@ -68,11 +85,19 @@ def publish(
         path = out_dir / f"{suite}.csv"
         write_text_atomic(path, csv_frame(suite_boards).to_csv(index=False, lineterminator="\n"))
         files.append(path)
+    hrefs = copy_records(loaded, out_dir)
+    files += [out_dir / href for href in hrefs.values()]
+    plotly_files, style_ids = write_plotly(out_dir)
+    files += plotly_files
+    figures, slugs = figures_js(boards)
     summary = summary_line(loaded, literature)
+    links = SiteLinks(records=hrefs, figures=slugs, held_style_ids=style_ids)
     for name, text in (
         ("README.md", render_markdown(boards, plots, out_dir, summary)),
-        ("index.html", render_page(boards, plots, out_dir, summary)),
+        ("index.html", render_page(boards, plots, out_dir, summary, links)),
+        (FIGURES_JS, figures),
         ("sort.js", SORT_JS),
+        ("board.js", BOARD_JS),
         ("style.css", STYLE_CSS),
     ):
         write_text_atomic(out_dir / name, text)

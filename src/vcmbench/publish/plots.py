@@ -34,7 +34,7 @@ from vcmbench.theory.confidence import CONFIDENCE
 _LITERATURE_MARKERS = ("D", "s", "^", "v", "P", "X")
 
 
-def _bound_curve(board: Board) -> tuple[list[float], list[float]]:
+def bound_curve(board: Board) -> tuple[list[float], list[float]]:
     """Bits on the bound for accuracies from 0 to 1 (0 bits up to chance level), every 1/400."""
     acc = [float(a) for a in np.linspace(0.0, 1.0, 401)]
     return acc, [board.bound(a) for a in acc]
@@ -75,7 +75,7 @@ def board_figure(board: Board, *, bands: bool = False) -> Any:
     rates = [g.bits_per_sample for g in board.points]
     rates += [p.point.bits_per_sample for p in board.reported if p.point.bits_per_sample is not None]
     top = max(rates, default=1.0)
-    acc, bits = _bound_curve(board)
+    acc, bits = bound_curve(board)
     ax.plot(*straight_in_bits(acc, bits), color="black", lw=2,
             label=plot_label(f"rate-accuracy bound ({board.bound_label})"))
     if board.prior_counts is not None:

@@ -193,6 +193,25 @@ def check_consistency(loaded: Sequence[LoadedRecord]) -> None:
         points[point] = item.path
 
 
+def codec_family(record: ResultRecord) -> str:
+    """The family a codec belongs to, for the page's filter: its built-in module, else its package.
+
+    ``vcmbench.codecs.labels:LossyLabelCodec`` is of family ``labels``; a third-party codec's family
+    is its distribution (``CodecRef.package``) or top-level module; a record without either (schema 1)
+    falls back to the codec name's first word (``label-lossy`` -> ``label``).
+    """
+    codec = record.codec
+    module = (codec.qualname or "").partition(":")[0]
+    parts = module.split(".")
+    if parts[:2] == ["vcmbench", "codecs"] and len(parts) > 2:
+        return parts[2]
+    if codec.package and codec.package != "vcmbench":
+        return codec.package
+    if module:
+        return parts[0]
+    return codec.name.split("-")[0] or codec.name
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -85,3 +85,20 @@ RULES = (
     ("Priors", PRIORS),
     ("Integrity", INTEGRITY),
 )
+
+SUBMIT = (
+    "Anyone can add a codec to this leaderboard: run a suite on its own test set, then merge the records "
+    "into a copy of this folder. Merging validates every new record as publishing does (schema, per-sample "
+    "file, nothing below the bound) and refuses, in one line, a record measured on another test set than "
+    "the board's (its dataset fingerprint differs) or an operating point the board already has. Every "
+    "published record is kept in records/ with its per-sample file, which is what a merge rebuilds from."
+)
+
+SUBMIT_STEPS = (
+    "Register the codec (an entry point in the vcmbench.codecs group) and check it: "
+    "vcmbench check-codec NAME.",
+    "Run the suite on its full test set: vcmbench run SUITE --codec NAME --out results/ "
+    "(--save-bitstreams keeps every bitstream for a third party to decode).",
+    "Merge into the leaderboard: vcmbench publish results/ --out leaderboard --merge.",
+    "Open a pull request with the new files under leaderboard/records/ and the regenerated pages.",
+)

@@ -1,0 +1,165 @@
+"""The page's interactive plots: plotly figures (data + layout as JSON) in ``figures.js``.
+
+The same drawing rules as the static plots (:mod:`vcmbench.report.plot`): hulls and the bound are
+sampled straight in bits, so switching the rate axis between linear and log shows time-sharing as
+it is; codecs keep their colour, marker and dash; target accuracies are labelled lines. The data
+sit in a script file rather than a JSON file because a page opened from disk may not fetch files.
+Every string goes through ``html.escape``: plotly reads a few HTML tags in its labels.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from vcmbench.publish.board import Board
+from vcmbench.publish.escape import params_text
+from vcmbench.publish.literature import REPORTED_LABEL
+from vcmbench.publish.records import codec_family
+from vcmbench.report.hull import dense_segments
+from vcmbench.report.plot import codec_style, straight_in_bits
+
+FIGURES_JS = "figures.js"
+_SYMBOLS = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond", "v": "triangle-down",
+            "P": "cross", "X": "x"}
+_DASHES = {"-": "solid", "--": "dash", "-.": "dashdot", ":": "dot"}
+
+
+def _rgb(color: Sequence[float]) -> str:
+    return "rgb({},{},{})".format(*(round(255 * c) for c in color[:3]))
+
+
+def _text(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _round(values: Sequence[float], digits: int = 6) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+def _axis_buttons() -> list[dict[str, Any]]:
+    return [{"type": "buttons", "direction": "right", "x": 0.0, "y": 1.13, "xanchor": "left",
+             "buttons": [{"label": "linear bits", "method": "relayout", "args": [{"xaxis.type": "linear"}]},
+                         {"label": "log bits", "method": "relayout", "args": [{"xaxis.type": "log"}]}]}]
+
+
+def _levels(levels: Sequence[float], name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    shapes = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": lv, "y1": lv,
+               "line": {"color": "grey", "width": 1, "dash": "dot"}} for lv in levels]
+    notes = [{"xref": "paper", "x": 0.005, "y": lv, "yanchor": "bottom", "xanchor": "left",
+              "showarrow": False,
+              "text": _text(f"{name} {lv:g}"), "font": {"size": 10, "color": "dimgrey"}} for lv in levels]
+    return shapes, notes
+
+
+def _meta(mode: str, family: str, reported: bool, *words: str) -> dict[str, Any]:
+    """What the page's filters match a trace against (as they match a table row)."""
+    return {"mode": mode, "family": family, "reported": reported, "text": " ".join(words).lower()}
+
+
+def _families(board: Board) -> dict[str, str]:
+    return {i.record.codec.name: codec_family(i.record) for i in board.records}
+
+
+def board_figure_json(board: Board) -> dict[str, Any] | None:
+    """A plotly figure for the board (None: nothing to draw)."""
+    if board.detection is not None:
+        return _detection_json(board)
+    if not board.has_bound:
+        return None
+    from vcmbench.publish.plots import bound_curve
+
+    acc, bits = bound_curve(board)
+    b, a = straight_in_bits(acc, bits, steps=2)
+    data: list[dict[str, Any]] = [{"type": "scatter", "mode": "lines", "x": _round(b), "y": _round(a),
+                                   "name": _text(f"bound ({board.bound_label})"), "hoverinfo": "skip",
+                                   "line": {"color": "black", "width": 2}}]
+    families = _families(board)
+    for i, codec in enumerate(sorted({g.codec for g in board.points})):
+        style = codec_style(i)
+        color = _rgb(style["color"])
+        mine = [g for g in board.points if g.codec == codec]
+        meta = _meta(mine[0].granularity, families.get(codec, ""), False, codec,
+                     *(params_text(g.params) for g in mine))
+        hb, ha = dense_segments(board.hulls[codec], steps=16)
+        data.append({"type": "scatter", "mode": "lines", "x": _round(hb), "y": _round(ha),
+                     "legendgroup": codec,
+                     "showlegend": False, "hoverinfo": "skip", "name": _text(codec), "meta": meta,
+                     "line": {"color": color, "width": 1.5, "dash": _DASHES[style["ls"]]}})
+        data.append({
+            "type": "scatter", "mode": "markers", "name": _text(codec), "legendgroup": codec, "meta": meta,
+            "x": _round([g.bits_per_sample for g in mine]), "y": _round([g.accuracy for g in mine]),
+            "error_y": {"type": "data", "symmetric": False,
+                        "array": _round([g.accuracy_high - g.accuracy for g in mine]),
+                        "arrayminus": _round([g.accuracy - g.accuracy_low for g in mine]),
+                        "color": color, "thickness": 1, "width": 3},
+            "marker": {"color": color, "symbol": _SYMBOLS[style["marker"]], "size": 7},
+            "text": [_text(f"{codec} {params_text(g.params)}<br>{g.bits_per_sample:.3f} bits, accuracy "
+                           f"{g.accuracy:.4f} [{g.accuracy_low:.4f}, {g.accuracy_high:.4f}]<br>gap "
+                           f"{g.gap_bits:.3f} bits") for g in mine],
+            "hovertemplate": "%{text}<extra></extra>",
+        })
+    if board.free is not None and board.free.point is not None:
+        data.append({"type": "scatter", "mode": "markers", "x": [0.0],
+                     "y": [round(board.free.point[0], 6)],
+                     "name": "free point (0 bits)",
+                     "marker": {"symbol": "star", "size": 12, "color": "black"}})
+    for entry in board.literature:
+        pts = [p for p in entry.points if p.bits_per_sample is not None]
+        if not entry.is_accuracy or not pts:
+            continue
+        data.append({"type": "scatter", "mode": "markers", "name": _text(f"{entry.label} [{REPORTED_LABEL}]"),
+                     "x": _round([p.bits_per_sample for p in pts]), "y": _round([p.score for p in pts]),
+                     "marker": {"symbol": "diamond-open", "size": 8, "color": "darkred"},
+                     "meta": _meta("reported", "reported", True, entry.label)})
+    shapes, notes = _levels(board.levels, "target accuracy")
+    title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
+    layout = {"title": {"text": _text(title)}, "height": 480, "margin": {"t": 70, "r": 20},
+              "xaxis": {"title": {"text": "bits per sample (8 × bytes received)"}, "type": "linear",
+                        "rangemode": "tozero"},
+              "yaxis": {"title": {"text": "accuracy (bars: 95% Clopper–Pearson)"}, "range": [0, 1.01]},
+              "legend": {"x": 1.02, "y": 0.5, "xanchor": "left", "font": {"size": 10}},
+              "shapes": shapes, "annotations": notes, "updatemenus": _axis_buttons()}
+    return {"data": data, "layout": layout}
+
+
+def _detection_json(board: Board) -> dict[str, Any] | None:
+    d = board.detection
+    assert d is not None
+    data: list[dict[str, Any]] = []
+    families = _families(board)
+    for i, codec in enumerate(sorted({p.codec for p in d.points})):
+        style = codec_style(i)
+        mine = [p for p in d.points if p.codec == codec and p.score is not None and p.bits_per_pixel]
+        if not mine:
+            continue
+        meta = _meta(mine[0].granularity, families.get(codec, ""), False, codec,
+                     *(params_text(p.params) for p in mine))
+        data.append({"type": "scatter", "mode": "markers", "name": _text(codec), "meta": meta,
+                     "x": [p.bits_per_pixel for p in mine], "y": [p.score for p in mine],
+                     "marker": {"color": _rgb(style["color"]), "symbol": _SYMBOLS[style["marker"]],
+                                "size": 7},
+                     "text": [_text(f"{codec} {params_text(p.params)}") for p in mine],
+                     "hovertemplate": "%{text}<br>%{x:.5f} bpp, %{y:.4f}<extra></extra>"})
+    if not data:
+        return None
+    shapes, notes = _levels(d.levels, f"target {d.metric}")
+    layout = {"height": 480, "margin": {"t": 70, "r": 20},
+              "xaxis": {"title": {"text": "bits per pixel of the original image"}, "type": "log"},
+              "yaxis": {"title": {"text": _text(f"{d.metric} (COCOeval)")}, "range": [0, 1]},
+              "legend": {"x": 1.02, "y": 0.5, "xanchor": "left"}, "shapes": shapes, "annotations": notes,
+              "updatemenus": _axis_buttons()}
+    return {"data": data, "layout": layout}
+
+
+def figures_js(boards: Sequence[Board]) -> tuple[str, set[str]]:
+    """The script defining ``window.VCMBENCH_FIGURES`` (slug -> figure), and the slugs it holds."""
+    figures = {}
+    for board in boards:
+        figure = board_figure_json(board)
+        if figure is not None:
+            figures[board.slug] = figure
+    text = json.dumps(figures, sort_keys=True, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return f"window.VCMBENCH_FIGURES = {text};\n", set(figures)
