@@ -2,10 +2,9 @@
 its task model (every scalable and rdc point loads a shipped checkpoint), and the layered views.
 
 The run times the whole of ``run_suite`` (mnist-cnn task model trained into an empty cache, the
-reference accuracy, 38 points: encode, decode every prefix, task model on the reconstructions,
-SSIM, records). Until the pipeline dispatches layered codecs itself, the run is given the
-dispatch (:func:`vcmbench.pipeline.layered.evaluate_any`). The rest of the report is printed
-(``-s``) so the measured numbers can be copied into benchmarks/README.md.
+reference accuracy, 34 points: encode, decode every prefix, task model on the reconstructions,
+SSIM, records; the pipeline dispatches the layered codecs to their evaluator itself). The rest of
+the report is printed (``-s``) so the measured numbers can be copied into benchmarks/README.md.
 Run: ``python -m pytest benchmarks/test_scalable_bench.py --benchmark-only -s``.
 """
 
@@ -13,20 +12,13 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-import vcmbench.codecs.scalable
-import vcmbench.codecs.universal  # noqa: F401 - registers the rdc codecs (until codecs/__init__ imports them)
 import vcmbench.pipeline.suite as suite_module
-from vcmbench.pipeline.layered import evaluate_any
 from vcmbench.report.rd import format_rd_report
 
 TARGET_SECONDS = 300.0
 
 
-def test_mnist_hm_suite_runs_within_five_minutes(benchmark, tmp_path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(suite_module, "evaluate_point", evaluate_any)
+def test_mnist_hm_suite_runs_within_five_minutes(benchmark, tmp_path) -> None:
     times: list[float] = []
     found: dict[str, list] = {}
 

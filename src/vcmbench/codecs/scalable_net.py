@@ -55,7 +55,9 @@ def bits_of(likelihoods: torch.Tensor) -> torch.Tensor:
 class BaseNet(nn.Module):
     """f_b, the bottleneck, g_b (classifier head) and, for the proposed variant, g_a (training only)."""
 
-    def __init__(self, channels: int, width: int, num_classes: int, reconstruct: bool):
+    training_only = ("reconstruction.",)  # g_a: not part of the codec, so never shipped
+
+    def __init__(self, channels: int, width: int, num_classes: int, reconstruct: bool, head: int = 32):
         super().__init__()
         self.analysis = nn.Sequential(
             nn.Conv2d(1, width, 5, stride=2, padding=2), nn.ReLU(),
@@ -63,7 +65,7 @@ class BaseNet(nn.Module):
             nn.Flatten(), nn.Linear(2 * width * LATENT_SIDE * LATENT_SIDE, channels),
         )
         self.bottleneck = EntropyBottleneck(channels)
-        self.head = nn.Sequential(nn.Linear(channels, 64), nn.ReLU(), nn.Linear(64, num_classes))
+        self.head = nn.Sequential(nn.Linear(channels, head), nn.ReLU(), nn.Linear(head, num_classes))
         self.reconstruction = nn.Linear(channels, SIDE * SIDE) if reconstruct else None
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,7 +92,8 @@ class BaseNet(nn.Module):
 class EnhancementNet(nn.Module):
     """f_e, g_e and h: the base latent (or zeros, standalone) to the means and scales of Y_e."""
 
-    def __init__(self, channels: int, width: int, base_channels: int, side_information: bool):
+    def __init__(self, channels: int, width: int, base_channels: int, side_information: bool,
+                 hidden: int = 8):
         super().__init__()
         self.side_information = side_information
         self.base_channels = base_channels
@@ -102,7 +105,6 @@ class EnhancementNet(nn.Module):
             nn.ConvTranspose2d(channels, width, 5, stride=2, padding=2, output_padding=1), nn.ReLU(),
             nn.ConvTranspose2d(width, 1, 5, stride=2, padding=2, output_padding=1),
         )
-        hidden = 16
         self.side = nn.Sequential(
             nn.Linear(base_channels, hidden * LATENT_SIDE * LATENT_SIDE), nn.ReLU(),
             nn.Unflatten(1, (hidden, LATENT_SIDE, LATENT_SIDE)),

@@ -4,7 +4,8 @@
   by tanh and rounded to one of ``levels`` values (finite scalar quantisation, straight-through in
   training): exactly levels^dims cells, so the rate is dims·log2(levels) bits whatever is trained
   (3 dims × 3 levels = 4.75 bits, the rate of the universal RDC paper's MNIST figure);
-* a decoder: a two-layer perceptron from the code to the 28×28 digit in [0, 1];
+* a decoder: a linear map from the code to a 7×7 feature map and two transposed convolutions up to
+  the 28×28 digit in [0, 1] (a few thousand weights: the checkpoints of a dozen models ship);
 * the fixed pre-trained classifier c of the classification term CE(s, c(x̂)) in training: a small
   CNN trained once on the training split (its checkpoint ships beside the codecs').
 
@@ -23,14 +24,14 @@ SIDE = 28
 
 
 class Classifier(nn.Module):
-    """conv(16) → pool → conv(32) → pool → fc(64) → fc(classes)."""
+    """conv(8) → pool → conv(16) → pool → fc(32) → fc(classes)."""
 
     def __init__(self, num_classes: int):
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, num_classes),
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(16 * 7 * 7, 32), nn.ReLU(), nn.Linear(32, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,7 +41,7 @@ class Classifier(nn.Module):
 class FixedRateEncoder(nn.Module):
     """x → ``dims`` integers in 0..levels−1 (finite scalar quantisation)."""
 
-    def __init__(self, dims: int, levels: int, width: int = 16):
+    def __init__(self, dims: int, levels: int, width: int = 8):
         super().__init__()
         self.dims, self.levels = dims, levels
         self.analysis = nn.Sequential(
@@ -74,14 +75,18 @@ class FixedRateEncoder(nn.Module):
 class Decoder(nn.Module):
     """Code values → the digit in [0, 1]."""
 
-    def __init__(self, dims: int, levels: int, hidden: int = 128):
+    def __init__(self, dims: int, levels: int, width: int = 16):
         super().__init__()
         self.levels = levels
-        self.layers = nn.Sequential(nn.Linear(dims, hidden), nn.ReLU(), nn.Linear(hidden, SIDE * SIDE))
+        self.layers = nn.Sequential(
+            nn.Linear(dims, width * 7 * 7), nn.ReLU(), nn.Unflatten(1, (width, 7, 7)),
+            nn.ConvTranspose2d(width, width // 2, 5, stride=2, padding=2, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(width // 2, 1, 5, stride=2, padding=2, output_padding=1),
+        )
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         centred = code.float() / max(1, self.levels - 1) * 2 - 1
-        return torch.sigmoid(self.layers(centred)).view(-1, 1, SIDE, SIDE)
+        return torch.sigmoid(self.layers(centred))
 
 
 class FixedRateAutoencoder(nn.Module):
