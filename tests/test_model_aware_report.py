@@ -86,3 +86,44 @@ def test_the_terminal_report_shows_the_bound_and_the_split():
     assert "best reachable by any code of its output 0.8000" in text
     header = next(line for line in text.splitlines() if line.startswith("codec") and "accuracy  bits" in line)
     assert header.split()[-3:] == ["bound(model)", "classifier", "code"]
+
+
+# --- the leaderboard's tables ---------------------------------------------------------------------------
+
+def _boards(records):
+    from pathlib import Path
+
+    from vcmbench.publish.board import build_boards
+    from vcmbench.publish.records import LoadedRecord
+
+    loaded = [LoadedRecord(Path(f"{i}.json"), r) for i, r in enumerate(records)]
+    return build_boards(loaded, levels=[0.5, 0.7], levels_of=lambda suite: None)
+
+
+def test_leaderboard_tables_carry_the_model_aware_columns_and_split():
+    from vcmbench.publish import tables
+
+    records = [record(bits_total=240, correct=150), record(bits_total=480, correct=186, q=2)]
+    (board,) = _boards(records)
+    header = tables.POINT_HEADER
+    assert header[-3:] == ["bound (model-aware)", "classifier gap", "code gap"]
+    for row in tables.point_rows(board):
+        assert len(row) == len(header)
+    line = tables.model_aware_line(board)
+    closed = symmetric_noise_bits(4, 0.2, 0.7)
+    assert f"0.7 → {closed:.3f} bits (classifier +{closed - bound_bits(0.7, COUNTS):.3f})" in line
+    split_header, rows = tables.split_rows(board)
+    assert split_header == ["codec", "mode", "gap @ 0.5", "code gap @ 0.5", "gap @ 0.7", "code gap @ 0.7"]
+    (row,) = rows
+    (cell,) = [c for c in next(r for r in board.ranking if r.reported is None).cells if c.accuracy == 0.7]
+    assert row[5][1] == pytest.approx(cell.bits_per_sample - closed, abs=1e-9)
+    frame = tables.csv_frame([board])
+    assert list(frame.columns[-3:]) == ["model_aware_bound_bits", "classifier_gap_bits", "code_gap_bits"]
+
+
+def test_leaderboard_without_confusion_says_so_and_has_no_split_table():
+    from vcmbench.publish import tables
+
+    (board,) = _boards([record(bits_total=240, correct=150, confusion=None)])
+    assert tables.model_aware_line(board) == "No model-aware bound (record has no confusion matrix)."
+    assert tables.split_rows(board) == ([], [])

@@ -48,7 +48,7 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
             f"lines are {REPORTED_LABEL})",
             "",
         ]
-    notes = [tables.free_point_line(board), *tables.prior_lines(board)]
+    notes = [tables.free_point_line(board), *tables.prior_lines(board), tables.model_aware_line(board)]
     out += [f"- {markdown_text(n)}" for n in notes if n]
     if any(notes):
         out.append("")
@@ -60,6 +60,16 @@ def _board(board: Board, numbers: dict[str, int], plots: dict[str, Path], out_di
             markdown_text(tables.bound_line(board)) + " " + markdown_text(tables.ranking_rule_line(board)),
             "",
             md_table(header, rows),
+            "",
+        ]
+    split_header, split = tables.split_rows(board)
+    if split:
+        out += [
+            "### Where the gap is: classifier and code",
+            "",
+            markdown_text(tables.SPLIT_NOTE),
+            "",
+            md_table(split_header, split),
             "",
         ]
     for kind, title in (("bits", "BD-bits between codecs (bits per sample, row against column; overlap)"),

@@ -17,6 +17,7 @@ from vcmbench.publish.board import Board, Ranked
 from vcmbench.publish.detection import csv_rows as detection_csv_rows
 from vcmbench.publish.escape import csv_cell, params_text
 from vcmbench.publish.literature import REPORTED_LABEL
+from vcmbench.report.gaps import ModelAware, group_model_aware
 from vcmbench.theory.confidence import CONFIDENCE
 
 MISSING = "—"
@@ -74,6 +75,58 @@ def ranking_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | 
 def bound_line(board: Board) -> str:
     parts = [f"{level_name(lv)} → {board.bound(lv):.3f} bits" for lv in board.levels]
     return f"Bound ({board.bound_label}) at each level: " + ", ".join(parts) + "."
+
+
+def board_model_aware(board: Board) -> ModelAware | None:
+    """The model-aware bound of the board's reproduced records (None: literature-only or detection board)."""
+    if not board.records or board.detection is not None:
+        return None
+    return group_model_aware([r.record for r in board.records])
+
+
+def model_aware_line(board: Board) -> str:
+    """The model-aware bound at each level and what the classifier costs there, or why there is none."""
+    aware = board_model_aware(board)
+    if aware is None:
+        return ""
+    note = aware.note[:1].upper() + aware.note[1:]
+    if aware.confusion is None:
+        return note + "."
+    parts = []
+    for level in board.levels:
+        bound, classifier, _ = aware.split(level, None, board.bound(level))
+        parts.append(f"{level_name(level)} → beyond the classifier's reach" if bound is None else
+                     f"{level_name(level)} → {bound:.3f} bits (classifier +{classifier:.3f})")
+    return f"{note}. At each level: " + ", ".join(parts) + "."
+
+
+SPLIT_NOTE = (
+    "Each codec's gap at a level (its hull against the RA bound) is the classifier's part (the same for "
+    "every codec of this task model: model-aware − RA bound) plus the code's part shown here (bits − "
+    "model-aware bound; negative where a codec that does not code the classifier's output beats it)."
+)
+
+
+def split_rows(board: Board) -> tuple[list[str], list[list[tuple[str, float | None]]]]:
+    """Header and cells of the code-gap table: every ranked (reproduced) curve's bits − model-aware bound
+    at each level. Empty when the board has no model-aware bound (no confusion matrix)."""
+    aware = board_model_aware(board)
+    if aware is None or aware.confusion is None:
+        return [], []
+    header = ["codec", "mode"]
+    for level in board.levels:
+        name = level_name(level)
+        header += [f"gap @ {name}", f"code gap @ {name}"]
+    rows = []
+    for r in board.ranking:
+        if r.reported is not None:
+            continue
+        cells: list[tuple[str, float | None]] = [(r.name, None), (r.granularity, None)]
+        for c in r.cells:
+            _, _, code = aware.split(c.accuracy, c.bits_per_sample, board.bound(c.accuracy))
+            cells += [(fmt(c.gap_bits), c.gap_bits), (fmt(code), code)]
+        rows.append(cells)
+    return header, rows
 
 
 def ranking_rule_line(board: Board) -> str:
@@ -160,6 +213,9 @@ POINT_HEADER = [
     "gap bits",
     "gap ratio",
     "estimated bits/sample",
+    "bound (model-aware)",
+    "classifier gap",
+    "code gap",
 ]
 
 
@@ -181,9 +237,16 @@ def point_rows(board: Board) -> list[list[tuple[str, float | None]]]:
                 (fmt(g.gap_bits), g.gap_bits),
                 (fmt_ratio(g.gap_ratio), g.gap_ratio),
                 (fmt(g.estimated_bits_per_sample), g.estimated_bits_per_sample),
+                (_aware(g.model_aware_bits, g.beyond_classifier), g.model_aware_bits),
+                (_aware(g.classifier_gap_bits, g.beyond_classifier), g.classifier_gap_bits),
+                (_aware(g.code_gap_bits, g.beyond_classifier), g.code_gap_bits),
             ]
         )
     return rows
+
+
+def _aware(value: float | None, beyond: bool) -> str:
+    return "beyond the classifier" if beyond else fmt(value)
 
 
 REPORTED_HEADER = [
@@ -260,6 +323,9 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
                     "task_model": first.task_model.id if first else None,
                     "reference_accuracy": g.reference_accuracy,
                     "citation": None,
+                    "model_aware_bound_bits": g.model_aware_bits,
+                    "classifier_gap_bits": g.classifier_gap_bits,
+                    "code_gap_bits": g.code_gap_bits,
                 }
             )
         for r in board.reported:
@@ -291,6 +357,9 @@ def csv_frame(boards: Sequence[Board]) -> pd.DataFrame:
                     "task_model": None,
                     "reference_accuracy": None,
                     "citation": r.entry.citation.text(),
+                    "model_aware_bound_bits": None,
+                    "classifier_gap_bits": None,
+                    "code_gap_bits": None,
                 }
             )
     frame = pd.DataFrame(rows)
