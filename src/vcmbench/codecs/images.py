@@ -76,8 +76,8 @@ def from_pillow_bytes(data: bytes, fmt: str, codec: str, pixels_per_byte: int | 
                 return np.asarray(img, dtype=np.uint8).copy()
     except BitstreamError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:  # RuntimeError: Pillow's AVIF decoder on bad planes
         raise BitstreamError(f"{codec}: not a decodable {fmt} bitstream ({exc})") from exc
 
 
