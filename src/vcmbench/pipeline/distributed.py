@@ -256,7 +256,7 @@ def measure_on_cluster(jobs: Sequence[PointJob], run: SuiteRun, ctx: CodecContex
                 future = client.submit(measure_shard, spec, type(codec), dict(codec.params), start, stop,
                                        folder, key=f"vcmbench-shard-{spec.run_id}-{job.index}-{start}",
                                        retries=RETRIES, pure=False)
-                futures[future] = job
+                futures[future] = (job, start, stop)
         # Layered points run here, in one piece, while the workers measure the others.
         from vcmbench.pipeline.suite import _evaluate
 
@@ -265,12 +265,25 @@ def measure_on_cluster(jobs: Sequence[PointJob], run: SuiteRun, ctx: CodecContex
         arrived: dict[int, list[ShardResult]] = {}
         try:
             for future in as_completed(list(futures)):
-                job = futures[future]
-                arrived.setdefault(job.index, []).append(future.result())
+                job, start, stop = futures[future]
+                arrived.setdefault(job.index, []).append(_result(future, job, start, stop))
                 if len(arrived[job.index]) == expected[job.index]:
                     yield job, _finish(job, arrived.pop(job.index), run, refs, keepers.get(job.index))
         finally:
             client.cancel(list(futures))
+
+
+def _result(future: Any, job: PointJob, start: int, stop: int) -> ShardResult:
+    """The shard's result; a task that failed for good (its workers kept dying, or it kept raising)
+    stops the run with one line naming the point and the samples."""
+    try:
+        return future.result()
+    except VcmbenchError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise VcmbenchError(f"{job.path.parent.name} {job.path.stem}, samples {start}..{stop - 1}: "
+                            f"{type(exc).__name__}: {first} (see the Dask worker logs)") from exc
 
 
 def _finish(job: PointJob, parts: list[ShardResult], run: SuiteRun, refs: dict[str, Any],
