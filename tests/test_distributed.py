@@ -89,3 +89,22 @@ def test_bad_cluster_options_are_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_a_shard_that_failed_for_good_stops_the_run_in_one_line():
+    from vcmbench.errors import VcmbenchError
+    from vcmbench.pipeline.distributed import _result
+    from vcmbench.pipeline.plan import Point
+    from vcmbench.pipeline.suite import PointJob
+
+    class Dead:
+        def result(self):
+            raise RuntimeError("Attempted to run task x on 4 different workers, but all those workers "
+                               "died\n...")
+
+    job = PointJob(0, Point(distributed_toys.Quantise(q=8), Path("t-quantise/q=8.json")), {},
+                   Path("out/t-quantise/q=8.json"))
+    expected = (r"^t-quantise q=8, samples 16\.\.31: RuntimeError: Attempted .*died "
+                r"\(see the Dask worker logs\)$")
+    with pytest.raises(VcmbenchError, match=expected):
+        _result(Dead(), job, 16, 32)
