@@ -10,6 +10,7 @@ Every string goes through ``html.escape``: plotly reads a few HTML tags in its l
 from __future__ import annotations
 
 import html
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -39,10 +40,20 @@ def _round(values: Sequence[float], digits: int = 6) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 
-def _axis_buttons() -> list[dict[str, Any]]:
+def _axis_buttons(axis: str) -> list[dict[str, Any]]:
+    """Buttons switching the rate axis; the active one is the axis the figure opens with."""
     return [{"type": "buttons", "direction": "right", "x": 0.0, "y": 1.13, "xanchor": "left",
-             "buttons": [{"label": "linear bits", "method": "relayout", "args": [{"xaxis.type": "linear"}]},
-                         {"label": "log bits", "method": "relayout", "args": [{"xaxis.type": "log"}]}]}]
+             "active": 0 if axis == "linear" else 1,
+             "buttons": [{"label": "linear rate axis", "method": "relayout",
+                          "args": [{"xaxis.type": "linear"}]},
+                         {"label": "log rate axis (0 bits hidden)", "method": "relayout",
+                          "args": [{"xaxis.type": "log"}]}]}]
+
+
+def rate_axis(rates: Sequence[float], ratio: float = 30.0) -> str:
+    """``log`` when the positive rates span more than ``ratio`` (static plots go asinh), else ``linear``."""
+    positive = [r for r in rates if r > 0]
+    return "log" if positive and max(positive) / max(min(positive), 1e-3) > ratio else "linear"
 
 
 def _levels(levels: Sequence[float], name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -52,6 +63,21 @@ def _levels(levels: Sequence[float], name: str) -> tuple[list[dict[str, Any]], l
               "showarrow": False,
               "text": _text(f"{name} {lv:g}"), "font": {"size": 10, "color": "dimgrey"}} for lv in levels]
     return shapes, notes
+
+
+def hull_samples(hull: Sequence[tuple[float, float]], steps: int = 16) -> tuple[list[float], list[float]]:
+    """(bits, accuracy) along the hull's straight segments; a segment leaving 0 bits (the free point) is
+    also sampled at 10^-k of its length, so on a log rate axis it bends down to the free point's accuracy
+    as a straight line in bits does, instead of jumping."""
+    bits, acc = dense_segments(hull, steps=steps)
+    extra = []
+    for (a0, b0), (a1, b1) in itertools.pairwise(hull):
+        if b0 == 0.0 < b1:
+            extra += [(b1 * 10.0**-k, a0 + (a1 - a0) * 10.0**-k) for k in range(1, 7)]
+    if extra:
+        merged = sorted([*zip(bits, acc, strict=True), *extra])
+        bits, acc = [b for b, _ in merged], [a for _, a in merged]
+    return bits, acc
 
 
 def _meta(mode: str, family: str, reported: bool, *words: str) -> dict[str, Any]:
@@ -83,7 +109,7 @@ def board_figure_json(board: Board) -> dict[str, Any] | None:
         mine = [g for g in board.points if g.codec == codec]
         meta = _meta(mine[0].granularity, families.get(codec, ""), False, codec,
                      *(params_text(g.params) for g in mine))
-        hb, ha = dense_segments(board.hulls[codec], steps=16)
+        hb, ha = hull_samples(board.hulls[codec])
         data.append({"type": "scatter", "mode": "lines", "x": _round(hb), "y": _round(ha),
                      "legendgroup": codec,
                      "showlegend": False, "hoverinfo": "skip", "name": _text(codec), "meta": meta,
@@ -116,12 +142,14 @@ def board_figure_json(board: Board) -> dict[str, Any] | None:
                      "meta": _meta("reported", "reported", True, entry.label)})
     shapes, notes = _levels(board.levels, "target accuracy")
     title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
+    rates = [g.bits_per_sample for g in board.points]
+    rates += [p.point.bits_per_sample for p in board.reported if p.point.bits_per_sample is not None]
+    axis = rate_axis(rates)
     layout = {"title": {"text": _text(title)}, "height": 480, "margin": {"t": 70, "r": 20},
-              "xaxis": {"title": {"text": "bits per sample (8 × bytes received)"}, "type": "linear",
-                        "rangemode": "tozero"},
+              "xaxis": {"title": {"text": "bits per sample (8 × bytes received)"}, "type": axis},
               "yaxis": {"title": {"text": "accuracy (bars: 95% Clopper–Pearson)"}, "range": [0, 1.01]},
               "legend": {"x": 1.02, "y": 0.5, "xanchor": "left", "font": {"size": 10}},
-              "shapes": shapes, "annotations": notes, "updatemenus": _axis_buttons()}
+              "shapes": shapes, "annotations": notes, "updatemenus": _axis_buttons(axis)}
     return {"data": data, "layout": layout}
 
 
@@ -145,12 +173,34 @@ def _detection_json(board: Board) -> dict[str, Any] | None:
                      "hovertemplate": "%{text}<br>%{x:.5f} bpp, %{y:.4f}<extra></extra>"})
     if not data:
         return None
+    rates = [x for t in data for x in t["x"]]
+    if d.log2_k_per_pixel is not None:
+        rates.append(d.log2_k_per_pixel)
+        data.append({"type": "scatter", "mode": "lines", "x": [d.log2_k_per_pixel] * 2, "y": [0, 1],
+                     "line": {"color": "black", "width": 2}, "hoverinfo": "skip",
+                     "name": _text(f"log2 K = {d.space.log2_k:.1f} bits per image (eq. 7; bounds "
+                                   "configurations, not mAP)")})
+    ref = d.reference_scores.get(d.metric)
+    if ref is not None:
+        data.append({"type": "scatter", "mode": "lines", "x": [min(rates), max(rates)], "y": [ref, ref],
+                     "line": {"color": "grey", "width": 1, "dash": "dash"}, "hoverinfo": "skip",
+                     "name": _text(f"uncompressed {d.metric} {ref:.3f}")})
+    for entry in board.literature:
+        pts = [p for p in entry.points if p.bits_per_pixel is not None]
+        if pts:
+            data.append({"type": "scatter", "mode": "markers",
+                         "name": _text(f"{entry.label} [{REPORTED_LABEL}; {entry.dataset}]"),
+                         "x": [p.bits_per_pixel for p in pts], "y": [p.score for p in pts],
+                         "marker": {"symbol": "diamond-open", "size": 8, "color": "darkred"},
+                         "meta": _meta("reported", "reported", True, entry.label)})
     shapes, notes = _levels(d.levels, f"target {d.metric}")
-    layout = {"height": 480, "margin": {"t": 70, "r": 20},
-              "xaxis": {"title": {"text": "bits per pixel of the original image"}, "type": "log"},
+    axis = rate_axis(rates)
+    title = board.suite if not board.dataset_id else f"{board.suite} · {board.dataset_id}"
+    layout = {"title": {"text": _text(title)}, "height": 480, "margin": {"t": 70, "r": 20},
+              "xaxis": {"title": {"text": "bits per pixel of the original image"}, "type": axis},
               "yaxis": {"title": {"text": _text(f"{d.metric} (COCOeval)")}, "range": [0, 1]},
               "legend": {"x": 1.02, "y": 0.5, "xanchor": "left"}, "shapes": shapes, "annotations": notes,
-              "updatemenus": _axis_buttons()}
+              "updatemenus": _axis_buttons(axis)}
     return {"data": data, "layout": layout}
 
 
