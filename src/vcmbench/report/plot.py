@@ -135,7 +135,8 @@ def draw_levels(ax: Any, levels: Sequence[float], name: str = "target accuracy")
     for level in levels:
         ax.axhline(level, color="grey", lw=0.6, ls=":", zorder=0)
         ax.text(0.005, level, f"{name} {level:g}", transform=ax.get_yaxis_transform(), ha="left",
-                va="bottom", fontsize=7, color="dimgrey", zorder=0)
+                va="bottom", fontsize=7, color="dimgrey", zorder=6,
+                bbox={"facecolor": "white", "alpha": 0.75, "linewidth": 0, "pad": 0.5})
 
 
 def place_legend(ax: Any) -> Any:
