@@ -127,3 +127,34 @@ def test_leaderboard_without_confusion_says_so_and_has_no_split_table():
     (board,) = _boards([record(bits_total=240, correct=150, confusion=None)])
     assert tables.model_aware_line(board) == "No model-aware bound (record has no confusion matrix)."
     assert tables.split_rows(board) == ([], [])
+
+
+# --- `vcmbench bound --confusion` -------------------------------------------------------------------------
+
+def test_bound_command_reads_a_confusion_matrix_or_a_record(tmp_path, capsys):
+    import json
+
+    from vcmbench.api.record import write_record
+    from vcmbench.cli import main
+
+    matrix = tmp_path / "confusion.json"
+    matrix.write_text(json.dumps(CONFUSION.tolist()))
+    assert main(["bound", "--confusion", str(matrix), "--accuracy", "0.7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    closed = symmetric_noise_bits(4, 0.2, 0.7)
+    assert out["rate_bits"] == pytest.approx(closed, abs=1e-9)
+    assert out["ra_bound_bits"] == pytest.approx(bound_bits(0.7, COUNTS), abs=1e-9)
+    assert out["bayes_accuracy"] == pytest.approx(0.8)
+    assert main(["bound", "--confusion", str(matrix), "--accuracy", "0.9"]) == 0
+    assert "beyond what any code of this classifier's output reaches" in capsys.readouterr().out
+    assert main(["bound", "--confusion", str(matrix), "--plot", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    capsys.readouterr()
+    plain = tmp_path / "plain.json"
+    write_record(plain, record(bits_total=360, correct=168, confusion=None))
+    assert main(["bound", "--confusion", str(plain), "--accuracy", "0.7"]) == 2
+    assert "no model-aware bound (record has no confusion matrix)" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("[[1, 2], [3]]")
+    assert main(["bound", "--confusion", str(bad), "--accuracy", "0.7"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

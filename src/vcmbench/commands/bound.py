@@ -1,4 +1,5 @@
-"""`vcmbench bound`: the rate-accuracy bound for a number of classes, a label prior or a detection setup."""
+"""`vcmbench bound`: the rate-accuracy bound for a number of classes, a label prior or a detection setup,
+and the model-aware bound of a task model from its confusion matrix (a JSON file or a result record)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from vcmbench import theory
 from vcmbench.errors import UsageError
+from vcmbench.theory import model_aware
 from vcmbench.theory.priors import check_num_classes
 
 
@@ -27,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prior-counts", default=None, metavar="C1,C2,...",
                    help="label counts (or probabilities) of the source, comma-separated")
     p.add_argument("--accuracy", type=float, default=None, metavar="A", help="target accuracy in [0, 1]")
+    p.add_argument("--confusion", type=Path, default=None, metavar="FILE.json",
+                   help="the model-aware bound of a task model: a JSON confusion matrix (confusion[y][k] = "
+                        "samples of true class y called k) or a result record that carries one")
     p.add_argument("--detection", action="store_true", help="object detection as classification (eq. 7)")
     p.add_argument("--positions", type=int, default=None, metavar="P", help="object positions (detection)")
     p.add_argument("--max-objects", type=int, default=None, metavar="N", help="at most N objects (detection)")
@@ -75,6 +80,41 @@ def _prior_answer(prior: np.ndarray, accuracy: float) -> dict[str, Any]:
     }
 
 
+def _read_confusion(path: Path) -> tuple[list[list[int]], str]:
+    """A confusion matrix from a JSON file: the matrix itself or a result record holding one."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from None
+    if isinstance(raw, dict):
+        task = raw.get("task_model")
+        if not isinstance(task, dict):
+            raise UsageError(f"{path}: neither a confusion matrix nor a result record")
+        if task.get("confusion") is None:
+            raise UsageError(f"{path}: no model-aware bound (record has no confusion matrix)")
+        return task["confusion"], f"task model {task.get('id', '?')} of {path.name}"
+    return raw, path.name
+
+
+def _model_aware_answer(path: Path, accuracy: float) -> dict[str, Any]:
+    confusion, source = _read_confusion(path)
+    src = model_aware.indirect_source(confusion)
+    point = model_aware.model_aware_point(accuracy, src.confusion, tol=1e-9)
+    reachable = point.method != "unreachable"
+    ra = theory.bound_bits(accuracy, src.label_counts)
+    return {
+        "source": f"model-aware, {source}", "num_classes": src.num_classes, "samples": src.samples,
+        "accuracy": accuracy, "distortion": 1.0 - accuracy, "method": f"model-aware/{point.method}",
+        "rate_bits": point.rate_bits if reachable else None,
+        "rate_lower_bits": point.rate_lower_bits if reachable else None,
+        "rate_upper_bits": point.rate_upper_bits if reachable else None,
+        "ra_bound_bits": ra, "classifier_bits": max(point.rate_bits - ra, 0.0) if reachable else None,
+        "raw_accuracy": src.raw_accuracy, "bayes_accuracy": src.bayes_accuracy,
+    }
+
+
 def _detection_answer(args: argparse.Namespace, accuracy: float) -> dict[str, Any]:
     if args.positions is None or args.max_objects is None or not args.classes or len(args.classes) != 1:
         raise UsageError("--detection needs --positions P, one --classes C and --max-objects N")
@@ -116,6 +156,17 @@ def _scientific(log2_value: float) -> str:
 
 
 def _describe(a: dict[str, Any]) -> str:
+    if a["method"].startswith("model-aware/"):
+        head = (f"{a['source']} ({a['samples']} samples, K={a['num_classes']}; raw accuracy "
+                f"{a['raw_accuracy']:.4f}, best reachable by any code of its output "
+                f"{a['bayes_accuracy']:.4f})")
+        if a["rate_bits"] is None:
+            return (f"{head}: {100 * a['accuracy']:.4g}% accuracy is beyond what any code of this "
+                    f"classifier's output reaches (RA bound of its labels: {a['ra_bound_bits']:.4f} "
+                    "bits/sample)")
+        return (f"{head} at {100 * a['accuracy']:.4g}% accuracy: R = {a['rate_bits']:.4f} bits/sample "
+                f"({a['method'].split('/', 1)[1]}); RA bound of the same labels {a['ra_bound_bits']:.4f}, "
+                f"so the classifier costs +{a['classifier_bits']:.4f} bits/sample")
     if a["method"] == "configuration-count":
         line = (f"{a['source']}: K = {_scientific(a['log2_configurations'])} configurations "
                 f"(log2 K = {a['log2_configurations']:.4f}); at {100 * a['accuracy']:.4g}% accuracy "
@@ -136,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
         theory.bounds.check_accuracy(args.accuracy)
     if any(k < 2 for k in args.classes or []) and not args.detection:
         raise UsageError(f"--classes must be at least 2, got {min(args.classes)}")
+    if args.confusion is not None:
+        return _run_model_aware(args)
     if args.detection:
         if args.plot is not None:
             raise UsageError("--plot draws classification curves; drop --detection")
@@ -173,6 +226,58 @@ def run(args: argparse.Namespace) -> int:
         if args.plot is not None:
             print(f"wrote {args.plot}")
     return 0
+
+
+def _run_model_aware(args: argparse.Namespace) -> int:
+    """`--confusion`: the model-aware bound at --accuracy and/or its curve beside the RA bound (--plot)."""
+    if args.detection or args.prior_counts is not None or args.classes:
+        raise UsageError("--confusion takes no --classes, --prior-counts or --detection")
+    if args.accuracy is None and args.plot is None:
+        raise UsageError("give --accuracy A and/or --plot FILE with --confusion")
+    if args.plot is not None:
+        _plot_model_aware(args.plot, args.confusion, args.accuracy)
+    if args.accuracy is None:
+        print(json.dumps({"plot": str(args.plot)}) if args.json else f"wrote {args.plot}")
+        return 0
+    answer = _model_aware_answer(args.confusion, args.accuracy)
+    print(json.dumps(answer, indent=2) if args.json else _describe(answer))
+    if args.plot is not None and not args.json:
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _plot_model_aware(path: Path, confusion_file: Path, accuracy: float | None) -> None:
+    """The model-aware curve of a classifier beside the RA bound of the same labels."""
+    if not path.parent.exists():
+        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    confusion, source = _read_confusion(confusion_file)
+    src = model_aware.indirect_source(confusion)
+    acc_m, rate_m = model_aware.model_aware_curve(src.confusion)
+    acc_r, rate_r = theory.accuracy_rate_curve(src.label_counts)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(rate_r, acc_r, color="black", lw=2, label="RA bound of the test labels")
+    ax.plot(rate_m, acc_m, color="C3", lw=1.5, label=f"model-aware bound ({source})")
+    ax.axhline(src.bayes_accuracy, color="C3", lw=0.8, ls="--")
+    if accuracy is not None:
+        ax.axhline(accuracy, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("bits per sample")
+    ax.set_ylabel("accuracy")
+    ax.set_title("rate-accuracy bound and the model-aware bound")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=120)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot write {path}: {exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def _plot(path: Path, ks: list[int], prior: np.ndarray | None, accuracy: float | None) -> None:
