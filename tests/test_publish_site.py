@@ -40,7 +40,7 @@ def _record(codec: str, bits: int, correct: int, *, commit: str = COMMIT, finger
 def _runs(folder: Path) -> Path:
     write_with_samples(folder / "a1.json", _record("label-lossy", 96, 50, t=1))
     write_with_samples(folder / "a2.json", _record("label-lossy", 352, 97, t=2))
-    write_with_samples(folder / "f.json", _record("label-fixed", 400, 98))
+    write_with_samples(folder / "f #1.json", _record("label-fixed", 400, 98))  # '#' would cut a raw link
     return folder
 
 
@@ -132,8 +132,8 @@ def test_merge_needs_a_published_board(tmp_path, capsys):
 
 
 def test_republishing_fewer_records_drops_the_others_from_the_site(board, tmp_path):
-    (tmp_path / "runs" / "f.json").unlink()
-    (tmp_path / "runs" / "f.samples.csv").unlink()
+    (tmp_path / "runs" / "f #1.json").unlink()
+    (tmp_path / "runs" / "f #1.samples.csv").unlink()
     assert _publish(tmp_path / "runs", board) == 0
     assert sorted(i.record.codec.name for i in load_records([board / "records"])) == [
         "label-lossy", "label-lossy"]

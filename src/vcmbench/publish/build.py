@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from vcmbench.api.record import write_text_atomic
 from vcmbench.publish.board import Board, build_boards
@@ -86,7 +87,7 @@ def publish(
         write_text_atomic(path, csv_frame(suite_boards).to_csv(index=False, lineterminator="\n"))
         files.append(path)
     hrefs = copy_records(loaded, out_dir)
-    files += [out_dir / href for href in hrefs.values()]
+    files += [out_dir / unquote(href) for href in hrefs.values()]
     plotly_files, style_ids = write_plotly(out_dir)
     files += plotly_files
     figures, slugs = figures_js(boards)

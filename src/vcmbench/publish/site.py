@@ -18,6 +18,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from vcmbench.api.record import write_text_atomic
 from vcmbench.publish.records import LoadedRecord, PublishError
@@ -59,7 +60,7 @@ def record_folder(item: LoadedRecord) -> str:
 
 
 def copy_records(loaded: Sequence[LoadedRecord], out_dir: Path) -> dict[Path, str]:
-    """Copy each record (and its sample file) into the site; return record path -> its href in the site.
+    """Copy each record (and its sample file) into the site; return record path -> its (URL-quoted) href.
 
     Files under ``records/`` that no published record owns any more are removed, so the site never
     links, or merges, a record that is not on the board.
@@ -79,7 +80,7 @@ def copy_records(loaded: Sequence[LoadedRecord], out_dir: Path) -> dict[Path, st
                 continue  # merging: the record already lives in the site
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
-        hrefs[item.path] = target.relative_to(out_dir).as_posix()
+        hrefs[item.path] = quote(target.relative_to(out_dir).as_posix())  # a '#' in a file name stays a name
     _remove_stale(out_dir / RECORDS_DIR, keep)
     return hrefs
 
