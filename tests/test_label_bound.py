@@ -114,6 +114,17 @@ def test_branches_leaving_a_state_carry_distinct_labels():
     assert all(len(set(row.tolist())) == 8 for row in lab)
 
 
+def test_segment_wise_traceback_finds_the_same_path(monkeypatch):
+    y = labels(120, seed=5)
+    c = codec(rate=1.3, states=8, seeds=0)
+    schedule = c.schedule(c.stream_bytes(120), 120)
+    whole = c.code.search(y, schedule, 0)
+    monkeypatch.setattr(TrellisCode, "SEGMENT_BYTES", 2 * 256 * 7)  # segments of 7 labels
+    cut = c.code.search(y, schedule, 0)
+    assert whole[0] == cut[0] == c.code.distortion(y, schedule, 0)
+    assert np.array_equal(whole[1], cut[1])
+
+
 def test_spread_uses_every_bit_evenly():
     s = spread(25, 10)
     assert s.sum() == 25 and set(s.tolist()) == {2, 3}

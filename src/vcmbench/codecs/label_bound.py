@@ -51,7 +51,6 @@ from vcmbench.theory.priors import prior_from_counts
 MAX_STATE_BITS = 20  # and at most 16 bits per label (the systematic offsets live in 16-bit slots)
 MAX_SEED_BITS = 10
 LABEL_RESOLUTION = 1 << 16  # q* is quantised to integer weights summing to ~2^16 (same at both ends)
-_BIG = np.int32(1 << 28)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLD, _ODD = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD6E8FEB86659FD93)
 
@@ -110,6 +109,7 @@ class TrellisCode:
         self.table = table
         self.base = np.uint64(base_seed & 0xFFFFFFFFFFFFFFFF)
         self._branches: dict[tuple[int, int], np.ndarray] = {}
+        self._costs: dict[tuple[int, int, str], np.ndarray] = {}
 
     def _key(self, seed: int) -> np.uint64:
         with np.errstate(over="ignore"):
@@ -133,29 +133,52 @@ class TrellisCode:
             self._branches[key] = lab.reshape(1 << bits, self.size >> bits, 1 << bits)
         return self._branches[key]
 
+    def costs(self, seed: int, bits: int, dtype: type, tagged: bool) -> np.ndarray:
+        """Branch costs [source label, t, hi, u]: 1 where the branch's label differs from the source label
+        (the last row: a source label no branch carries). ``tagged``: (cost << b) | t, so that one minimum
+        over t also says which t won. Built once per code: the trellis does not change with time."""
+        key = (seed, bits, np.dtype(dtype).str, tagged)
+        if key not in self._costs:
+            lab = self.branches(seed, bits)
+            rows = [(lab != c).astype(dtype) for c in range(int(self.table.max()) + 1)]
+            rows.append(np.ones_like(lab, dtype=dtype))
+            out = np.stack(rows)
+            if tagged:
+                t = np.arange(1 << bits, dtype=dtype).reshape(1, -1, 1, 1)
+                out = (out << bits) | t
+            self._costs[key] = out
+        return self._costs[key]
+
     def _step(self, metric: np.ndarray, label: int, seed: int, bits: int,
               keep: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """One Viterbi step: the new metric per state and (``keep``) the winning predecessor's top bits t
-        per state (ties: the lowest t). Slices over t keep every operation contiguous."""
-        part = metric.reshape(1 << bits, self.size >> bits, 1)
-        wrong = self.branches(seed, bits) != label
-        best = part[0] + wrong[0]
-        arg = np.zeros(best.shape, dtype=np.uint8) if keep else None
+        per state (ties: the lowest t). Slices over t keep every operation contiguous; with ``keep`` the
+        metrics carry t in their low bits, so the minimum finds both at once."""
+        costs = self.costs(seed, bits, metric.dtype.type, keep)
+        cost = costs[min(label, len(costs) - 1)]
+        part = (metric << bits if keep else metric).reshape(1 << bits, self.size >> bits, 1)
+        best = part[0] + cost[0]
+        cand = np.empty_like(best)
         for t in range(1, 1 << bits):
-            cand = part[t] + wrong[t]
-            if arg is not None:
-                arg[cand < best] = t
+            np.add(part[t], cost[t], out=cand)
             np.minimum(best, cand, out=best)
-        return best.reshape(self.size), None if arg is None else arg.reshape(self.size)
+        best = best.reshape(self.size)
+        if not keep:
+            return best, None
+        return best >> bits, (best & ((1 << bits) - 1)).astype(np.uint16)
 
-    def _start(self) -> np.ndarray:
-        metric = np.full(self.size, _BIG, dtype=np.int32)
+    def _start(self, n: int, keep: bool, most_bits: int) -> np.ndarray:
+        """Metrics start at 0 in state 0 and at n + 1 (worse than any path) elsewhere; the narrowest
+        integer type that holds them (shifted by the bits per label when they carry t)."""
+        top = (2 * n + 2) << (most_bits if keep else 0)
+        dtype = np.int16 if top < 2**15 else np.int32 if top < 2**31 else np.int64
+        metric = np.full(self.size, n + 1, dtype=dtype)
         metric[0] = 0
         return metric
 
     def distortion(self, y: np.ndarray, schedule: np.ndarray, seed: int) -> int:
         """Least Hamming distortion (count) this code reaches on ``y``: the forward pass only."""
-        metric = self._start()
+        metric = self._start(len(y), False, 0)
         for label, b in zip(y.tolist(), schedule.tolist(), strict=True):
             metric, _ = self._step(metric, label, seed, b)
         return int(metric.min())
@@ -167,8 +190,8 @@ class TrellisCode:
         segment start, and the traceback recomputes each segment from there (twice the work, a bounded
         memory for any block length and number of states)."""
         n = len(y)
-        seg = max(1, self.SEGMENT_BYTES // self.size)
-        starts, metric = [], self._start()
+        seg = max(1, self.SEGMENT_BYTES // (2 * self.size))  # uint16 back-pointers
+        starts, metric = [], self._start(n, True, int(schedule.max(initial=0)))
         back: list[np.ndarray] = []
         for i, (label, b) in enumerate(zip(y.tolist(), schedule.tolist(), strict=True)):
             if i % seg == 0:
