@@ -233,6 +233,10 @@ def test_page_filters_search_and_sorts_in_headless_chromium(site, driver):
     box = driver.find_element(By.ID, "filter-search")
     box.send_keys("lossy")
     assert set(_cell_texts(driver, points, 0)) == {"label-lossy"}
+    shown = driver.execute_script(
+        "const d = document.querySelector('section[data-suite=mnist] div.iplot');"
+        "return d.data.filter(t => t.meta && t.visible !== false).map(t => t.name);")
+    assert set(shown) == {"label-lossy"}  # the plot follows the search too
     headers[bits_col].click()  # descending now
     bits = [float(t) for t in _cell_texts(driver, points, bits_col)]
     assert bits == sorted(bits, reverse=True) and len(bits) == 3

@@ -89,6 +89,14 @@ def _families(board: Board) -> dict[str, str]:
     return {i.record.codec.name: codec_family(i.record) for i in board.records}
 
 
+def _words(board: Board, codec: str) -> list[str]:
+    """What a search can find a codec's traces by, beyond its name and parameters: package, commit."""
+    from vcmbench.publish.page import commit_text, package_text
+
+    items = [i for i in board.records if i.record.codec.name == codec]
+    return sorted({package_text(i) for i in items} | {commit_text(i) for i in items})
+
+
 def board_figure_json(board: Board) -> dict[str, Any] | None:
     """A plotly figure for the board (None: nothing to draw)."""
     if board.detection is not None:
@@ -108,7 +116,7 @@ def board_figure_json(board: Board) -> dict[str, Any] | None:
         color = _rgb(style["color"])
         mine = [g for g in board.points if g.codec == codec]
         meta = _meta(mine[0].granularity, families.get(codec, ""), False, codec,
-                     *(params_text(g.params) for g in mine))
+                     *(params_text(g.params) for g in mine), *_words(board, codec))
         hb, ha = hull_samples(board.hulls[codec])
         data.append({"type": "scatter", "mode": "lines", "x": _round(hb), "y": _round(ha),
                      "legendgroup": codec,
@@ -164,7 +172,7 @@ def _detection_json(board: Board) -> dict[str, Any] | None:
         if not mine:
             continue
         meta = _meta(mine[0].granularity, families.get(codec, ""), False, codec,
-                     *(params_text(p.params) for p in mine))
+                     *(params_text(p.params) for p in mine), *_words(board, codec))
         data.append({"type": "scatter", "mode": "markers", "name": _text(codec), "meta": meta,
                      "x": [p.bits_per_pixel for p in mine], "y": [p.score for p in mine],
                      "marker": {"color": _rgb(style["color"]), "symbol": _SYMBOLS[style["marker"]],
