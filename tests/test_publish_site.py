@@ -164,3 +164,22 @@ def test_interactive_hulls_are_straight_in_bits_and_labels_escaped(tmp_path):
     names = {t["name"] for t in figure["data"]}
     assert "&lt;b&gt;x&lt;/b&gt;" in names and "<b>x</b>" not in names
     assert [a["text"] for a in figure["layout"]["annotations"]] == ["target accuracy 0.9"]
+
+
+def test_board_plots_shade_bands_only_when_asked(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from vcmbench.publish.plots import board_figure
+
+    records = [_record("label-lossy", 96, 50, t=1), _record("label-lossy", 352, 97, t=2),
+               _record("label-fixed", 400, 98)]
+    (b,) = build_boards([LoadedRecord(tmp_path / f"{i}.json", r) for i, r in enumerate(records)], [],
+                        levels=[0.9])
+    plain, banded = board_figure(b), board_figure(b, bands=True)
+    assert len(plain.axes[0].patches) == 0
+    assert len(banded.axes[0].patches) == 2  # one band per codec
+    plt.close(plain)
+    plt.close(banded)
+    out = tmp_path / "site"
+    assert _publish(_runs(tmp_path / "runs"), out, "--bands") == 0
+    assert (out / "plots" / "mnist.png").is_file()

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated accuracies for the ranking (default: each suite's accuracy_levels)",
     )
+    p.add_argument("--bands", action="store_true",
+                   help="shade each codec's confidence band along its hull in the static plots")
     p.set_defaults(func=run)
 
 
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         literature = default_literature_dir()
     from vcmbench.publish.build import publish  # matplotlib, pandas, scipy: only when publishing
 
-    result = publish(args.results, args.out, literature_dir=literature, levels=levels, merge=args.merge)
+    result = publish(args.results, args.out, literature_dir=literature, levels=levels, merge=args.merge,
+                     bands=args.bands)
     records = sum(len(b.records) for b in result.boards)
     verb = "published (merged)" if args.merge else "published"
     print(

@@ -57,10 +57,12 @@ def publish(
     literature_dir: Path | None = None,
     levels: Sequence[float] | None = None,
     merge: bool = False,
+    bands: bool = False,
 ) -> PublishResult:
     """Validate every record, recompute bounds and gaps, and write the leaderboard into ``out_dir``.
 
     ``merge``: publish the records already on the board in ``out_dir`` together with ``results``.
+    ``bands``: shade each codec's confidence band along its hull in the static plots.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -76,7 +78,7 @@ def publish(
     files: list[Path] = []
     plots = {}
     for board in boards:
-        written = plot_board(board, out_dir / "plots")
+        written = plot_board(board, out_dir / "plots", bands=bands)
         plots[board.slug] = written
         files += written.values()
     by_suite: dict[str, list[Board]] = defaultdict(list)
