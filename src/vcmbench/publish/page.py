@@ -419,12 +419,13 @@ def render_page(
 <h1>vcmbench leaderboard</h1>
 <p class="meta" id="summary">{html_text(summary)}</p>
 <nav>{nav} · <a href="#submit">submit results</a></nav>
-{_filters(boards)}
 </header>
-<section class="explain">
+{_filters(boards)}
+<details class="explain"><summary>How the numbers are made: achievable curves, ranking, BD numbers,
+uncertainty, priors, integrity</summary>
 {rules}
 <p>{html_text(texts.RATES)} {html_text(texts.REPORTED)}</p>
-</section>
+</details>
 {body}
 {_references(boards, numbers)}
 {_submit()}

@@ -146,7 +146,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 
 h1 { margin-bottom: 0.2rem; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; margin-top: 2.5rem; }
 .meta, .note { color: #555; font-size: 0.92rem; }
-.explain { background: #f6f7f9; border-left: 4px solid #8a9bb5; padding: 0.4rem 1rem; }
+.explain { background: #f6f7f9; border-left: 4px solid #8a9bb5; padding: 0.4rem 1rem; margin: 0.8rem 0; }
+.explain summary { font-weight: 600; }
 .table-wrap { overflow-x: auto; margin: 0.6rem 0 1.2rem; }
 table { border-collapse: collapse; font-size: 0.88rem; }
 th, td { border: 1px solid #d6d6d6; padding: 0.25rem 0.55rem; text-align: right; white-space: nowrap; }
@@ -164,7 +165,8 @@ figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.85rem; color: #555; }
 ol.refs li { margin-bottom: 0.4rem; }
-.filters { display: flex; flex-wrap: wrap; gap: 0.4rem 1rem; align-items: center; font-size: 0.9rem;
+.filters { position: sticky; top: 0; z-index: 3; box-shadow: 0 1px 3px rgba(0, 0, 0, 0.15);
+           display: flex; flex-wrap: wrap; gap: 0.4rem 1rem; align-items: center; font-size: 0.9rem;
            background: #f6f7f9; padding: 0.4rem 0.6rem; border-radius: 4px; }
 .filters[hidden], [hidden] { display: none !important; }
 .filters input[type="search"] { min-width: 16rem; }
