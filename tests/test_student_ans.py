@@ -106,3 +106,12 @@ def test_index_ce_needs_a_codeword_per_class(tmp_path: Path) -> None:
     codec = EntropicStudentAnsCodec(beta=4.0, index_ce=4.0, **{**TINY, "codewords": 3})
     with pytest.raises(UsageError, match="codewords"):
         codec.prepare(context(train, tmp_path))
+
+
+def test_index_ce_as_int_or_float_finds_the_same_checkpoint(
+        mnist: tuple[Dataset, Dataset], tmp_path: Path) -> None:
+    train, _ = mnist
+    ctx = CodecContext(task_model=None, train=train, num_classes=10, cache_dir=tmp_path)
+    point = {"beta": 128, "codewords": 10, "width": 32, "epochs": 40}
+    as_int = EntropicStudentBlockCodec(**point, index_ce=128).checkpoint_config(ctx)
+    assert as_int == EntropicStudentBlockCodec(**point, index_ce=128.0).checkpoint_config(ctx)

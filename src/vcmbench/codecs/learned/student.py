@@ -83,6 +83,7 @@ class EntropicStudent(LearnedCodec):
             raise UsageError(f"{self.family}: index_ce must be a non-negative number, got {index_ce!r}")
         if index_ce and (s["latent"] != "categorical" or s["objective"] != "supervised"):
             raise UsageError(f"{self.family}: index_ce applies to a supervised categorical student")
+        s["index_ce"] = float(index_ce)  # `index_ce: 128` and 128.0 name the same point (and checkpoint)
         for key in ("latent_channels", "width", "hidden", "features", "in_channels", "batch_size",
                     "codewords"):
             if isinstance(s[key], bool) or not isinstance(s[key], int) or s[key] < 1:
