@@ -148,3 +148,12 @@ def test_labels_outside_the_classes_and_oversized_blocks_are_refused():
     big = codec(rate=1.0, states=6, seeds=0).encode_labels(labels(40))
     with pytest.raises(BitstreamError):
         c.decode_labels(big)
+
+
+@pytest.mark.slow
+def test_label_ba_passes_the_conformance_kit_at_every_default_point(tmp_path):
+    from vcmbench.conformance import check_codecs
+
+    findings = check_codecs(["vcmbench.codecs.label_bound:LabelTrellisCodec"], suite="mnist", limit=8,
+                            points="all", cache_dir=str(tmp_path), flips=24)
+    assert findings == [], "\n".join(map(str, findings))
