@@ -183,3 +183,19 @@ def test_board_plots_shade_bands_only_when_asked(tmp_path):
     out = tmp_path / "site"
     assert _publish(_runs(tmp_path / "runs"), out, "--bands") == 0
     assert (out / "plots" / "mnist.png").is_file()
+
+
+def test_the_model_aware_table_of_tables_py_is_rendered_and_filterable(tmp_path):
+    confusion = [[10 if k == y else 0 for k in range(10)] for y in range(5)]
+    confusion += [[9 if k == y else (1 if k == (y + 1) % 10 else 0) for k in range(10)] for y in range(5, 10)]
+    runs = tmp_path / "runs"
+    for name, (bits, correct, t) in {"a1": (96, 50, 1), "a2": (352, 90, 2)}.items():
+        r = _record("label-lossy", bits, correct, t=t)
+        r = replace(r, task_model=replace(r.task_model, confusion=confusion))
+        write_with_samples(runs / f"{name}.json", r)
+    assert _publish(runs, tmp_path / "site") == 0
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    section = html[html.index("Where the gap is"):]
+    table = section[:section.index("</table>")]
+    assert '<tr data-mode="block" data-family="labels" data-literature="0">' in table
+    assert "label-lossy" in table

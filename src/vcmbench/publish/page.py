@@ -250,7 +250,8 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
         board, plots, out_dir, "rate-accuracy plot of " + title,
         "Accuracy against bits per sample, with the bound curve; hollow markers on dashed lines are "
         f"{html_text(REPORTED_LABEL)}.", links))
-    notes = [n for n in (tables.free_point_line(board), *tables.prior_lines(board)) if n]
+    notes = [n for n in (tables.free_point_line(board), *tables.prior_lines(board),
+                         tables.model_aware_line(board)) if n]
     if notes:
         parts.append('<ul class="note">' + "".join(f"<li>{html_text(n)}</li>" for n in notes) + "</ul>")
     if board.ranking:
@@ -270,6 +271,13 @@ def _board_section(board: Board, numbers: dict[str, int], plots: dict[str, Path]
                            for r in ranked],
             )
         )
+    split_header, split = tables.split_rows(board)
+    if split:
+        parts.append("<h3>Where the gap is: classifier and code</h3>")
+        parts.append(f'<p class="note">{html_text(tables.SPLIT_NOTE)}</p>')
+        parts.append(html_table(split_header, split, text_columns=(0,),
+                                row_attrs=[_row_attrs(str(row[1][0]), rows_of.family(str(row[0][0])), False)
+                                           for row in split]))
     for kind, heading in (("bits", "BD-bits between codecs (bits per sample, row against column; overlap)"),
                           ("percent", "BD-rate between codecs (%, row against column; overlap)")):
         bd_header, bd = tables.bd_rows(board, kind)
