@@ -61,7 +61,7 @@ def test_codec_complexity_divides_by_pixels():
 
 
 @pytest.fixture(scope="module", params=["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean",
-                                        "cheng2020-anchor"])
+                                        pytest.param("cheng2020-anchor", marks=pytest.mark.slow)])
 def zoo_codec(request):
     from vcmbench.api.codec import CODECS
     from vcmbench.codecs import compressai_zoo  # noqa: F401 - registers the zoo

@@ -58,7 +58,11 @@ def strings_of(stream: bytes) -> tuple[int, int, bool, list[bytes]]:
     return height, packed >> 1, bool(packed & 1), strings
 
 
-@pytest.fixture(scope="module", params=CLASSES, ids=lambda c: c.architecture)
+# cheng2020-anchor codes each latent position in turn (its autoregressive context): seconds per image.
+PARAMS = [pytest.param(c, marks=pytest.mark.slow) if c is Cheng2020Anchor else c for c in CLASSES]
+
+
+@pytest.fixture(scope="module", params=PARAMS, ids=lambda c: c.architecture)
 def pair(request):
     """An encoder and a separately built and prepared decoder with the same (random, seeded) weights."""
     return prepared(request.param), prepared(request.param)
