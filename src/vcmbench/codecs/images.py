@@ -87,10 +87,22 @@ class PillowCodec(SampleCodec):
     decodes_to = "input"
     pillow_format: ClassVar[str]
     pixels_per_byte: ClassVar[int | None] = None  # the format's most pixels per stream byte, if bounded
+    # The library behind the format, as (name for records, Pillow's feature name).
+    library: ClassVar[tuple[str, str] | None] = None
 
     def save_options(self) -> dict[str, Any]:
         """Keyword arguments for ``Image.save`` at this operating point."""
         return {}
+
+    def libraries(self) -> dict[str, str]:
+        """Pillow's version and the version of the library it was built with, read at run time."""
+        import PIL
+        from PIL import features
+
+        out = {"Pillow": PIL.__version__}
+        if self.library is not None:
+            out[self.library[0]] = features.version(self.library[1]) or "unknown"
+        return out
 
     def encode(self, x: Any) -> bytes:
         buf = io.BytesIO()
@@ -115,6 +127,7 @@ class JpegCodec(PillowCodec):
     description = "JPEG via Pillow (optimised Huffman); quality 5..95"
     pillow_format = "JPEG"
     pixels_per_byte = JPEG_PIXELS_PER_BYTE
+    library = ("libjpeg", "jpg")
 
     def __init__(self, quality: int = 75):
         super().__init__(quality=check_quality(quality, "jpeg"))
@@ -122,6 +135,15 @@ class JpegCodec(PillowCodec):
     @classmethod
     def operating_points(cls) -> list[dict[str, Any]]:
         return [{"quality": q} for q in QUALITY_GRID]
+
+    def libraries(self) -> dict[str, str]:
+        from PIL import features
+
+        out = super().libraries()
+        if features.version("libjpeg_turbo"):  # libjpeg's "6.2" is only the API version turbo implements
+            del out["libjpeg"]
+            out["libjpeg-turbo"] = features.version("libjpeg_turbo")
+        return out
 
     def save_options(self) -> dict[str, Any]:
         # optimize: per-image Huffman tables, a few percent fewer bytes at no loss of quality.
@@ -134,6 +156,7 @@ class WebpCodec(PillowCodec):
 
     description = "lossy WebP via Pillow; quality 5..95"
     pillow_format = "WEBP"
+    library = ("libwebp", "webp")
 
     def __init__(self, quality: int = 75, method: int = 4):
         if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method <= 6:
@@ -166,6 +189,7 @@ class PngCodec(PillowCodec):
 
     description = "lossless PNG via Pillow (zlib level 9)"
     pillow_format = "PNG"
+    library = ("zlib", "zlib")
 
     def __init__(self) -> None:  # lossless: a single operating point, no parameters
         super().__init__()

@@ -18,4 +18,19 @@ def run(args: argparse.Namespace) -> int:
         points = len(cls.operating_points())
         print(f"{name:<22} {cls.granularity:<6} -> {cls.decodes_to:<8} {points:>3} point(s)  "
               f"{cls.description}")
+        libraries = libraries_of(cls)
+        if libraries:
+            print(f"{'':<22} libraries: {', '.join(f'{k} {v}' for k, v in libraries.items())}")
     return 0
+
+
+def libraries_of(cls: type) -> dict[str, str]:
+    """The libraries a codec wraps, as its first operating point reports them ({} if it cannot say
+    without being prepared: what a codec wraps does not depend on its operating point)."""
+    from vcmbench.errors import VcmbenchError
+
+    points = cls.operating_points() or [{}]
+    try:
+        return dict(cls(**points[0]).libraries())
+    except (VcmbenchError, TypeError):
+        return {}
