@@ -16,15 +16,6 @@ from vcmbench.datasets.mnist import open_embedded
 from vcmbench.errors import BitstreamError, DataError
 from vcmbench.pipeline.layered import evaluate_layered_point
 
-# The mnist-hm checkpoints are trained on the embedded digits and shipped as src/vcmbench/data/scalable-*.pt
-# and rdc-*.pt; until they are committed, the tests that load them say so instead of failing.
-_SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "src" / "vcmbench" / "data"
-needs_shipped = pytest.mark.skipif(
-    not any(_SHIPPED.glob("scalable-*.pt")),
-    reason="the mnist-hm checkpoints are not shipped yet (train them: vcmbench run mnist-hm --train)",
-)
-
-
 
 def tiny_split(n: int, offset: int = 0, split: str = "train") -> ArrayDataset:
     """n real digits of the embedded set: enough to train one epoch in a blink."""
@@ -84,7 +75,6 @@ def shipped() -> CodecContext:
                         train_fingerprint=train.info.fingerprint)
 
 
-@needs_shipped
 @pytest.mark.parametrize(("cls", "conditioned"), [(scalable.ScalableBaseline, True),
                                                   (scalable.ScalableProposed, True),
                                                   (scalable.ScalableStandalone, False)])
@@ -103,7 +93,6 @@ def test_the_enhancement_is_coded_with_the_base_as_side_information(shipped: Cod
     assert differs == conditioned  # standalone ignores the base; the others decode through it
 
 
-@needs_shipped
 def test_a_damaged_enhancement_layer_is_refused(shipped: CodecContext) -> None:
     codec = scalable.ScalableBaseline(lmbda=4.0)
     codec.prepare(shipped)
@@ -131,7 +120,6 @@ def test_no_training_unless_the_run_allows_it(quick: CodecContext, tmp_path: Pat
     assert not (tmp_path / "empty").exists()
 
 
-@needs_shipped
 def test_the_default_grid_ships_for_the_embedded_digits(shipped: CodecContext) -> None:
     """`vcmbench run mnist-hm` trains nothing: every default point finds its shipped checkpoints."""
     ctx = shipped

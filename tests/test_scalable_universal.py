@@ -20,15 +20,6 @@ from vcmbench.codecs.universal_net import pack_codes, packed_size, unpack_codes
 from vcmbench.errors import BitstreamError, UsageError
 from vcmbench.pipeline.layered import evaluate_layered_point
 
-# The mnist-hm checkpoints are trained on the embedded digits and shipped as src/vcmbench/data/scalable-*.pt
-# and rdc-*.pt; until they are committed, the tests that load them say so instead of failing.
-_SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "src" / "vcmbench" / "data"
-needs_shipped = pytest.mark.skipif(
-    not any(_SHIPPED.glob("rdc-*.pt")),
-    reason="the mnist-hm checkpoints are not shipped yet (train them: vcmbench run mnist-hm --train)",
-)
-
-
 
 @given(st.integers(1, 4), st.integers(2, 5), st.integers(1, 40), st.integers(0, 2**32 - 1))
 def test_codes_pack_into_the_fewest_whole_bytes_and_back(dims: int, levels: int, count: int,
@@ -96,7 +87,6 @@ def test_bad_parameters_are_refused() -> None:
         universal.EndToEndRdc(levels=1)
 
 
-@needs_shipped
 def test_the_default_grid_ships_for_the_embedded_digits(tmp_path: Path) -> None:
     from vcmbench.datasets.mnist import open_embedded
 
@@ -108,3 +98,24 @@ def test_the_default_grid_ships_for_the_embedded_digits(tmp_path: Path) -> None:
             codec = cls(**point)
             codec.prepare(ctx)
             assert {v["origin"] for v in codec.identity().values()} == {"shipped"}, codec
+
+
+def test_the_shipped_files_are_exactly_those_the_default_grids_load(tmp_path: Path) -> None:
+    """No stale checkpoint ships beside the ones mnist-hm uses, and every one it uses is small."""
+    from vcmbench.codecs import scalable
+    from vcmbench.codecs.learned.checkpoints import SHIPPED_DIR
+    from vcmbench.datasets.mnist import open_embedded
+
+    train = open_embedded("train")
+    ctx = CodecContext(task_model=None, train=train, num_classes=10, cache_dir=tmp_path / "cache",
+                       train_fingerprint=train.info.fingerprint)
+    used: set[str] = set()
+    for cls in (universal.EndToEndRdc, universal.UniversalRdc, scalable.ScalableBaseline,
+                scalable.ScalableProposed, scalable.ScalableStandalone, scalable.ScalableBaseOnly):
+        for point in cls.operating_points():
+            codec = cls(**point)
+            codec.prepare(ctx)
+            used |= {v["name"] for v in codec.identity().values()}
+    shipped = {p.name for pattern in ("scalable-*.pt", "rdc-*.pt") for p in SHIPPED_DIR.glob(pattern)}
+    assert used == shipped
+    assert sum((SHIPPED_DIR / name).stat().st_size for name in shipped) < 700_000
