@@ -94,7 +94,7 @@ def test_report_and_leaderboard_say_what_was_measured(tmp_path) -> None:
     text = rd.format_rd_report(records)
     assert "scalable-proposed vs scalable-baseline [full stream, psnr]: -10.0 %" in text
     assert "[reproduced] task-compatible" in text  # proposed saves bits here, as in the paper
-    penalty = text.split("A(Theta) = ")[1].split(" bits")[0]
+    penalty = text.split("A(Theta) over the targets the universal decoders reach = ")[1].split(" bits")[0]
     assert abs(float(penalty)) < 1e-6  # the universal point is the end-to-end points' midpoint
     assert "no R(D, C) bound" in text
     plots = plot_rd(records, tmp_path, "mnist-hm")
@@ -141,3 +141,15 @@ def test_sections_per_suite_for_the_leaderboard(tmp_path) -> None:
     pngs = sorted(p.name for p in files if p.suffix == ".png")
     assert pngs == sorted(["other-hm-rd.png", f"{records[0].suite}-rd.png"])
     assert "(plots/other-hm-rd.png)" in text
+
+
+def test_the_fixed_encoder_must_reach_every_end_to_end_target_at_its_rate() -> None:
+    e2e = [rdc("rdc-e2e", 2, 0.0, 3000.0, 2.0), rdc("rdc-e2e", 4, 0.0, 1000.0, 0.5),
+           rdc("rdc-e2e", 3, 0.0, 2000.0, 1.5), rdc("rdc-e2e", 3, 10.0, 2200.0, 0.8)]
+    close = [rdc("rdc-universal", 3, 0.0, 2050.0, 1.52), rdc("rdc-universal", 3, 10.0, 2250.0, 0.81)]
+    targets = rd.coverage(e2e + close)
+    assert [t.reached for t in targets] == [True, True]  # within 5 % on D and on C
+    far = [close[0], rdc("rdc-universal", 3, 10.0, 2100.0, 1.4)]  # its decoder barely lowers C
+    assert [t.reached for t in rd.coverage(e2e + far)] == [True, False]
+    verdict = rd.paper_verdicts(e2e + far)[-1]
+    assert verdict.reproduced is False and "1 of 2 end-to-end targets reached" in verdict.measured

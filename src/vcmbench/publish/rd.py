@@ -163,9 +163,21 @@ def rd_markdown(records: Sequence[ResultRecord], plots: dict[str, Path] | None =
         out.append("")
         penalties, total = rd.rate_penalty(records)
         if penalties:
-            measured = (f"A(Θ) = {total:.3f} bits" if total is not None else
-                        "not measurable (a universal point lies beyond every end-to-end time-sharing)")
+            measured = (f"A(Θ) = {total:.3f} bits over the targets its decoders reach" if total is not None
+                        else "not measurable (a universal point lies beyond every end-to-end time-sharing)")
             out += [f"Rate penalty of the fixed encoder: {measured}.", ""]
+            out.append(_table(("lambda_c", "universal bits", "end-to-end bits for its (D, C)", "penalty"),
+                              [(f"{p.lambda_c:g}", _n(p.universal_bits, 3), _n(p.e2e_bits_needed, 3),
+                                _n(p.penalty_bits, 3)) for p in penalties]))
+            out.append("")
+        targets = rd.coverage(records)
+        if targets:
+            out += ["End-to-end targets at the fixed rate, reached by the fixed encoder's decoders (within "
+                    f"{rd.PENALTY_TOLERANCE:.0%} on D and C)?", ""]
+            out.append(_table(("lambda_c", "MSE", "CE bits", "reached"),
+                              [(f"{t.lambda_c:g}", _n(t.mse, 1), _n(t.cross_entropy_bits, 3),
+                                "yes" if t.reached else "NO") for t in targets]))
+            out.append("")
     verdicts = rd.paper_verdicts(records)
     if verdicts:
         out += ["The papers' effects on these records (an honest negative is a result):", ""]
