@@ -50,6 +50,7 @@ from vcmbench.theory.priors import prior_from_counts
 
 MAX_STATE_BITS = 20  # and at most 16 bits per label (the systematic offsets live in 16-bit slots)
 MAX_SEED_BITS = 10
+COST_TABLE_ENTRIES = 1 << 26  # per code and bits per label: the cost tables stay below ~128 MB
 LABEL_RESOLUTION = 1 << 16  # q* is quantised to integer weights summing to ~2^16 (same at both ends)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLD, _ODD = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD6E8FEB86659FD93)
@@ -149,13 +150,23 @@ class TrellisCode:
             self._costs[key] = out
         return self._costs[key]
 
+    def cost(self, seed: int, bits: int, dtype: type, tagged: bool, label: int) -> np.ndarray:
+        """The [t, hi, u] costs against one source label: from the per-code tables while they stay small
+        (K + 1 tables of 2^{m+b} entries), computed afresh for many classes."""
+        if (int(self.table.max()) + 2) << (self.m + bits) <= COST_TABLE_ENTRIES:
+            costs = self.costs(seed, bits, dtype, tagged)
+            return costs[min(label, len(costs) - 1)]
+        out = (self.branches(seed, bits) != label).astype(dtype)
+        if tagged:
+            out = (out << bits) | np.arange(1 << bits, dtype=dtype).reshape(-1, 1, 1)
+        return out
+
     def _step(self, metric: np.ndarray, label: int, seed: int, bits: int,
               keep: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """One Viterbi step: the new metric per state and (``keep``) the winning predecessor's top bits t
         per state (ties: the lowest t). Slices over t keep every operation contiguous; with ``keep`` the
         metrics carry t in their low bits, so the minimum finds both at once."""
-        costs = self.costs(seed, bits, metric.dtype.type, keep)
-        cost = costs[min(label, len(costs) - 1)]
+        cost = self.cost(seed, bits, metric.dtype.type, keep, label)
         part = (metric << bits if keep else metric).reshape(1 << bits, self.size >> bits, 1)
         best = part[0] + cost[0]
         cand = np.empty_like(best)
@@ -374,4 +385,5 @@ class LabelTrellisCodec(LabelCodec):
         return int(np.argmin(found))
 
     def ideal_bits(self, labels: np.ndarray) -> float:
-        return 8.0 * self.stream_bytes(len(labels))
+        """The trellis bits at the nominal rate, without header and last byte: the labelled estimate."""
+        return float(self._min_trellis_bits(len(labels)))

@@ -134,7 +134,8 @@ def _confusion_key(r: ResultRecord) -> tuple[tuple[int, ...], ...] | None:
 
 
 def group_model_aware(records: Sequence[ResultRecord]) -> ModelAware:
-    """The model-aware bound of a group: every record must carry the same confusion matrix."""
+    """The model-aware bound of a group: every successful record must carry the same confusion matrix."""
+    records = [r for r in records if r.status == "ok"] or list(records)
     keys = {_confusion_key(r) for r in records}
     if not records or None in keys:
         return ModelAware(None, None, None, NO_CONFUSION)
