@@ -115,3 +115,25 @@ def test_index_ce_as_int_or_float_finds_the_same_checkpoint(
     point = {"beta": 128, "codewords": 10, "width": 32, "epochs": 40}
     as_int = EntropicStudentBlockCodec(**point, index_ce=128).checkpoint_config(ctx)
     assert as_int == EntropicStudentBlockCodec(**point, index_ce=128.0).checkpoint_config(ctx)
+
+
+def test_block_stream_costs_the_indexes_information_plus_a_few_bytes(
+        mnist: tuple[Dataset, Dataset], tmp_path: Path) -> None:
+    from vcmbench.codecs.learned.student_ans import EntropicStudentAnsBlockCodec
+    from vcmbench.entropy.framing import write_varint
+
+    train, test = mnist
+    images = test.inputs(range(400))
+    point = {"beta": 128, "codewords": 10, "width": 32, "epochs": 40, "index_ce": 128}
+    encoder = prepared(EntropicStudentAnsBlockCodec, train, tmp_path / "enc", **point)
+    decoder = prepared(EntropicStudentAnsBlockCodec, train, tmp_path / "dec", **point, block_size=400)
+    per_sample = prepared(EntropicStudentAnsCodec, train, tmp_path / "one", **point)
+    data = encoder.encode_block(images)
+    assert decoder.decode_block(data) == per_sample.decode_batch(per_sample.encode_batch(images))
+    info = sum(encoder.table.information_bits(k) for k in encoder.indexes(images))
+    # the count, the ANS start state (24 bits) and rounding to whole bytes: 6 bytes at most
+    assert 8 * len(data) <= info + 8 * len(write_varint(400)) + 48
+    for damaged in (data[:-3], write_varint(399) + data[2:], write_varint(401) + data[2:], b""):
+        with pytest.raises(BitstreamError) as err:
+            decoder.decode_block(damaged)
+        assert "\n" not in str(err.value)
