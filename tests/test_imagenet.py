@@ -333,7 +333,9 @@ def suite_config(**changes):
 def test_the_imagenet_suite_names_resnet50_and_its_codecs():
     config = suite_config()
     assert config.dataset == "imagenet" and config.split == "val" and config.task_model == "resnet50"
-    assert [c.name for c in config.codecs] == ["entropic-student", "split-feature", "jpeg", "webp"]
+    assert [c.name for c in config.codecs] == [
+        "entropic-student", "split-feature", "jpeg", "webp", "jpeg2000", "jpegxl", "avif", "heif",
+        "bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "cheng2020-anchor"]
     assert config.train_split == "train"  # the learned codecs train on ILSVRC2012 train
     for entry in config.codecs:
         if entry.name not in CODECS:  # a codec family that has not landed yet

@@ -1,6 +1,6 @@
 """The package layers: lower packages never import higher ones, and tasks and codecs never each other.
 
-    errors, theory, entropy  <  api  <  training, datasets  <  tasks | codecs  <  pipeline, report, ...
+    errors, theory, entropy  <  api, complexity  <  training, datasets  <  tasks | codecs  <  pipeline, ...
 
 Trainable task models and learned codecs share what they both need through ``vcmbench.training``,
 so a new modality adds a module to each room without the rooms knowing each other. Every
@@ -17,12 +17,14 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "vcmbench"
 BASE = {"vcmbench", "vcmbench.errors", "vcmbench.theory", "vcmbench.entropy"}
+ROOM = BASE | {"vcmbench.api", "vcmbench.training", "vcmbench.datasets", "vcmbench.complexity"}
 ALLOWED = {  # package -> the vcmbench packages its modules may import (besides itself)
     "vcmbench.theory": {"vcmbench", "vcmbench.errors", "vcmbench.theory"},
     "vcmbench.api": BASE,
+    "vcmbench.complexity": BASE,
     "vcmbench.training": BASE | {"vcmbench.api"},
-    "vcmbench.tasks": BASE | {"vcmbench.api", "vcmbench.training", "vcmbench.datasets"},
-    "vcmbench.codecs": BASE | {"vcmbench.api", "vcmbench.training", "vcmbench.datasets"},
+    "vcmbench.tasks": ROOM,
+    "vcmbench.codecs": ROOM,
 }
 
 

@@ -142,7 +142,7 @@ class CompressAIZooCodec(SampleCodec):
     def _load(self, arch: type, path: Path) -> nn.Module:
         from compressai.zoo.pretrained import load_pretrained
 
-        from vcmbench.tasks.torchvision_models import file_sha256, load_state_dict
+        from vcmbench.training.weights import file_sha256, load_state_dict
 
         digest = file_sha256(path)
         named = _HASH_IN_NAME.search(path.name) if "weights" not in self.params else None

@@ -16,7 +16,6 @@ torch and torchvision are imported inside functions: registering this model cost
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from vcmbench.api.task import TaskContext, TaskModel, register_task_model
 from vcmbench.errors import DataError, UsageError
+from vcmbench.training.weights import file_sha256, load_state_dict
 
 if TYPE_CHECKING:
     import torch
@@ -88,34 +88,6 @@ def hub_weight_files(arch: str) -> list[tuple[str, str, Path]]:
     except (ValueError, KeyError):
         return []
     return [(w.name, w.url, folder / Path(w.url).name) for w in members]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def load_state_dict(path: Path) -> dict[str, Any]:
-    """A state dict from a weights file (plain, or under 'state_dict'/'model'), tensors only."""
-    import pickle
-
-    import torch
-
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as exc:
-        raise DataError(f"weights file {path} is not a readable torch state dict ({exc})") from exc
-    for key in ("state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise DataError(f"weights file {path} holds a {type(obj).__name__}, not a state dict")
-    if obj and all(k.startswith("module.") for k in obj):  # saved from DataParallel
-        obj = {k.removeprefix("module."): v for k, v in obj.items()}
-    return obj
 
 
 @register_task_model("resnet50")
