@@ -136,3 +136,16 @@ def test_a_detection_rerun_reuses_every_record_and_a_changed_reference_is_remeas
     assert not any(line.endswith("[reused]") for line in lines[1:])
     assert third[0].task_model.reference_scores == raw["scores"]
     assert third[0].metrics.bits_total == first[0].metrics.bits_total
+
+
+def test_a_layered_point_carries_the_confusion_and_is_reused(tmp_path, toy, monkeypatch):
+    from test_layered import ToyScalable
+
+    monkeypatch.setitem(CODECS._entries, "t-toy-scalable", ToyScalable)
+    suite = {**SUITE, "codecs": [{"name": "t-toy-scalable", "points": [{"shift": 4}]}]}
+    (first,) = run_suite(parse_suite(suite), out=tmp_path, progress=False, log=lambda _: None, device="cpu")
+    assert first.status == "ok" and first.metrics.layers is not None, first.error
+    assert first.task_model.confusion is not None
+    lines: list[str] = []
+    (again,) = run_suite(parse_suite(suite), out=tmp_path, progress=False, log=lines.append, device="cpu")
+    assert again == first and lines[-1].endswith("[reused]")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -330,25 +330,13 @@ def _evaluate(job: PointJob, run: SuiteRun, ctx: CodecContext, refs: dict[str, A
     common = dict(suite=refs["suite"], reference_accuracy=run.reference_accuracy, out_path=path,
                   codec_context=ctx, prepared=True, batch_size=run.config.batch_size, device=run.device,
                   seed=run.config.seed, progress=progress)
+    common.update(reference_scores=run.reference_scores, confusion=run.confusion,
+                  bitstreams=bitstream_folder(path) if save_bitstreams else None)
     if isinstance(codec, LayeredCodec):  # every layer's bytes and every prefix measured
         from vcmbench.pipeline.layered import evaluate_layered_point
 
-        return _described_as(evaluate_layered_point(codec, run.dataset, run.task_model, **common),
-                             refs["task_model"], path)
-    return evaluate_point(codec, run.dataset, run.task_model, **common, reference_scores=run.reference_scores,
-                          confusion=run.confusion, reading=run.reading,
-                          bitstreams=bitstream_folder(path) if save_bitstreams else None)
-
-
-def _described_as(record: ResultRecord, task: TaskRef, path: Path) -> ResultRecord:
-    """The layered evaluator describes its task model without the confusion matrix: give the record
-    the run's description (same model, same ceiling), so that a rerun recognises and reuses it."""
-    same_model = replace(record.task_model, confusion=task.confusion, reference_scores=task.reference_scores)
-    if record.task_model == task or same_model != task:
-        return record
-    fixed = replace(record, task_model=task)
-    write_record(path, fixed)
-    return fixed
+        return evaluate_layered_point(codec, run.dataset, run.task_model, **common)
+    return evaluate_point(codec, run.dataset, run.task_model, **common, reading=run.reading)
 
 
 _TRAIN_ADVICE = (f"add --train to the run command to train them in the run (slow), or train each one "
