@@ -153,3 +153,19 @@ def test_the_fixed_encoder_must_reach_every_end_to_end_target_at_its_rate() -> N
     assert [t.reached for t in rd.coverage(e2e + far)] == [True, False]
     verdict = rd.paper_verdicts(e2e + far)[-1]
     assert verdict.reproduced is False and "1 of 2 end-to-end targets reached" in verdict.measured
+
+
+def test_report_command_and_publish_show_the_layered_section(tmp_path, capsys) -> None:
+    from vcmbench.api.record import write_record
+    from vcmbench.cli import main
+    from vcmbench.publish.build import publish
+
+    folder = tmp_path / "results"
+    for i, r in enumerate(scalable("scalable-baseline", 1.0) + scalable("scalable-proposed", 0.9)):
+        write_record(folder / f"r{i}.json", r)
+    assert main(["report", str(folder)]) == 0
+    assert "layered points" in capsys.readouterr().out
+    out = tmp_path / "board"
+    result = publish([folder], out)
+    assert "### Coding for humans and machines: " in (out / "README.md").read_text(encoding="utf-8")
+    assert out / "plots" / f"{make_record().suite}-rd.png" in result.files

@@ -54,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
         data["detection"] = detection_json(records, levels)
         text = json.dumps(data, indent=2)
     else:
+        from vcmbench.report.rd import format_rd_report
+
         text = show_report(records, levels).rstrip("\n")
+        layered = format_rd_report(records).strip("\n")  # layers, BD per stream and metric, D–C
+        if layered:
+            text += "\n\n" + layered
     written = []
     if args.plot is not None:
         from vcmbench.report.figures import write_report_plots  # matplotlib: only when plotting

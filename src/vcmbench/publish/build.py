@@ -22,6 +22,7 @@ from vcmbench.publish.markdown import render_markdown
 from vcmbench.publish.merge import merged_records
 from vcmbench.publish.page import SiteLinks, render_page
 from vcmbench.publish.plots import plot_board
+from vcmbench.publish.rd import rd_sections
 from vcmbench.publish.records import LoadedRecord, PublishError, check_consistency, load_records
 from vcmbench.publish.site import copy_records, write_plotly
 from vcmbench.publish.static import BOARD_JS, SORT_JS, STYLE_CSS
@@ -94,9 +95,15 @@ def publish(
     files += plotly_files
     figures, slugs = figures_js(boards)
     summary = summary_line(loaded, literature)
+    # Human+machine suites: per-layer rates, BD-rates per stream and metric, D–C at a fixed rate.
+    rd_text, rd_files = rd_sections([i.record for i in loaded], out_dir)
+    files += rd_files
+    markdown = render_markdown(boards, plots, out_dir, summary)
+    if rd_text:
+        markdown = markdown.rstrip("\n") + "\n\n" + rd_text.strip("\n") + "\n"
     links = SiteLinks(records=hrefs, figures=slugs, held_style_ids=style_ids)
     for name, text in (
-        ("README.md", render_markdown(boards, plots, out_dir, summary)),
+        ("README.md", markdown),
         ("index.html", render_page(boards, plots, out_dir, summary, links)),
         (FIGURES_JS, figures),
         ("sort.js", SORT_JS),
