@@ -21,7 +21,14 @@ from vcmbench.conformance import check_codecs
 TOYS = "conformance_toys"
 MNIST_ALL_POINTS = ["label-fixed", "label-huffman", "label-block", "label-ans", "label-lossy", "label-vq",
                     "jpeg", "webp", "png", "passthrough"]
-MNIST_STUDENTS = ["entropic-student", "entropic-student-block"]
+MNIST_STUDENTS = ["entropic-student", "entropic-student-block", "entropic-student-ans",
+                  "entropic-student-ans-block"]
+IMAGE_LIBRARIES = ["jpeg2000", "jpegxl", "avif", "heif"]
+# CompressAI's zoo on seeded random weights (no pretrained weights on this machine): the contract
+# does not depend on the weights' values. Few samples and flips: cheng2020's context model is slow.
+ZOO = ["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "cheng2020-anchor"]
+# Checked by their own module's tests (tests/test_label_bound.py runs the kit at every point).
+CHECKED_ELSEWHERE = ["label-ba"]
 SPLIT_FEATURE = ["split-feature", "split-feature-block"]
 POINT_CLOUD = {"draco": "vcmbench.codecs.pointclouds:DracoCodec",
                "pointcloud-student": "vcmbench.codecs.pointcloud_student:PointCloudStudentCodec",
@@ -49,7 +56,8 @@ def test_every_builtin_codec_is_covered_here():
     for spec in POINT_CLOUD.values():
         importlib.import_module(spec.partition(":")[0])  # registered on import
     builtin = {n for n in CODECS.names() if CODECS.get(n).__module__.startswith("vcmbench.")}
-    covered = set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE + list(POINT_CLOUD) + LAYERED)
+    covered = set(MNIST_ALL_POINTS + MNIST_STUDENTS + SPLIT_FEATURE + list(POINT_CLOUD) + LAYERED
+                  + IMAGE_LIBRARIES + ZOO + CHECKED_ELSEWHERE)
     assert builtin - set(NOT_YET_CHECKED) == covered
     assert set(NOT_YET_CHECKED) <= builtin  # a name that no longer exists leaves the list
 
@@ -57,6 +65,18 @@ def test_every_builtin_codec_is_covered_here():
 def test_label_image_and_identity_codecs_conform_at_every_point(mnist_cache):
     findings = check_codecs(MNIST_ALL_POINTS, suite="mnist", limit=8, points="all", cache_dir=mnist_cache,
                             flips=24)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_image_library_codecs_conform_at_every_point(mnist_cache):
+    findings = check_codecs(IMAGE_LIBRARIES, suite="mnist", limit=8, points="all", cache_dir=mnist_cache,
+                            flips=24)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_compressai_zoo_codecs_conform_on_random_weights(mnist_cache):
+    findings = check_codecs(ZOO, suite="mnist", limit=2, points=[{"quality": 1, "weights": "random"}],
+                            cache_dir=mnist_cache, flips=4)
     assert findings == [], "\n".join(map(str, findings))
 
 

@@ -7,6 +7,7 @@ from vcmbench.codecs import (
     compressai_zoo,  # noqa: F401
     detections,  # noqa: F401
     image_libraries,  # noqa: F401
+    label_bound,  # noqa: F401
     passthrough,  # noqa: F401
     pointclouds,  # noqa: F401
     scalable,  # noqa: F401
