@@ -158,3 +158,15 @@ def test_bound_command_reads_a_confusion_matrix_or_a_record(tmp_path, capsys):
     bad.write_text("[[1, 2], [3]]")
     assert main(["bound", "--confusion", str(bad), "--accuracy", "0.7"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_report_json_carries_the_model_aware_note(tmp_path, capsys):
+    import json
+
+    from vcmbench.api.record import write_record
+    from vcmbench.cli import main
+
+    write_record(tmp_path / "a.json", record(bits_total=360, correct=168))
+    assert main(["report", str(tmp_path), "--json"]) == 0
+    (group,) = json.loads(capsys.readouterr().out)["groups"]
+    assert group["model_aware"]["raw_accuracy"] == pytest.approx(sum(CONFUSION[i][i] for i in range(4)) / 240)

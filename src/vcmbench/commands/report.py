@@ -18,6 +18,7 @@ from vcmbench.report.detection import detection_json
 from vcmbench.report.gaps import (
     gaps_at_levels,
     group_free_point,
+    group_model_aware,
     group_records,
     impossible_message,
     point_gap,
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     found = load_found(args.paths)
     records = [f.record for f in found]
     if args.json:
-        groups = [group_json(*key, samples=group[0].dataset.samples, free=group_free_point(group))
+        groups = [group_json(*key, samples=group[0].dataset.samples, free=group_free_point(group),
+                             model_aware=group_model_aware(group))
                   for key, group in group_records(records).items()]
         data = to_json(point_gaps(records), gaps_at_levels(records, levels), groups)
         data["detection"] = detection_json(records, levels)
