@@ -263,21 +263,7 @@ def _plot_model_aware(path: Path, confusion_file: Path, accuracy: float | None) 
     ax.plot(rate_r, acc_r, color="black", lw=2, label="RA bound of the test labels")
     ax.plot(rate_m, acc_m, color="C3", lw=1.5, label=f"model-aware bound ({source})")
     ax.axhline(src.bayes_accuracy, color="C3", lw=0.8, ls="--")
-    if accuracy is not None:
-        ax.axhline(accuracy, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("bits per sample")
-    ax.set_ylabel("accuracy")
-    ax.set_title("rate-accuracy bound and the model-aware bound")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot write {path}: {exc}") from None
-    finally:
-        plt.close(fig)
+    _finish(fig, ax, path, accuracy, "rate-accuracy bound and the model-aware bound")
 
 
 def _plot(path: Path, ks: list[int], prior: np.ndarray | None, accuracy: float | None) -> None:
@@ -298,11 +284,18 @@ def _plot(path: Path, ks: list[int], prior: np.ndarray | None, accuracy: float |
         ax.plot(rate, acc, color="black", lw=2, label=f"K={prior.size}, given prior")
         acc_u, rate_u = theory.accuracy_rate_curve(theory.uniform_prior(prior.size))
         ax.plot(rate_u, acc_u, color="grey", lw=1, ls="--", label=f"K={prior.size}, uniform")
+    _finish(fig, ax, path, accuracy, "rate-accuracy bound")
+
+
+def _finish(fig: Any, ax: Any, path: Path, accuracy: float | None, title: str) -> None:
+    """The target-accuracy line, axes, legend, and the file written (a write error is one line)."""
+    import matplotlib.pyplot as plt
+
     if accuracy is not None:
         ax.axhline(accuracy, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("bits per sample")
     ax.set_ylabel("accuracy")
-    ax.set_title("rate-accuracy bound")
+    ax.set_title(title)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
