@@ -40,6 +40,9 @@ class TaskModel(ABC):
     version: ClassVar[str] = "1"
     # What ``predict`` returns: "label" (int64 array) or "detections" (a list of Detections).
     output: ClassVar[str] = "label"
+    # Ranked classes ``predict`` returns per sample: 1, labels of shape (N,); k > 1, an (N, k) int64
+    # array, most likely class first (column 0 is the label), so that top-5 accuracy can be scored.
+    ranks: ClassVar[int] = 1
     # The metric results are ranked by: "accuracy", or a key of what ``scores`` returns.
     metric: ClassVar[str] = "accuracy"
 
@@ -75,19 +78,28 @@ class TaskModel(ABC):
 
     def correct(self, dataset: Dataset, predictions: Any) -> np.ndarray:
         """Which samples the predictions (for every sample of ``dataset``, in order) get right (bool)."""
-        return np.asarray(predictions) == np.asarray(dataset.labels())
+        return self.prediction_labels(predictions) == np.asarray(dataset.labels())
 
     def scores(self, dataset: Dataset, predictions: Any) -> dict[str, float]:
-        """Dataset-level metrics of the predictions beyond accuracy (finite numbers), by name."""
-        return {}
+        """Dataset-level metrics of the predictions beyond accuracy (finite numbers), by name.
+
+        Ranked predictions (``ranks`` >= 5, and not a label codec's single decoded label) give
+        ``top5``: the share of samples whose label is among the five most likely classes.
+        """
+        ranked = np.asarray(predictions)
+        if self.output != "label" or ranked.ndim != 2 or ranked.shape[1] < 5 or not len(ranked):
+            return {}
+        labels = np.asarray(dataset.labels(), dtype=np.int64).reshape(-1, 1)
+        return {"top5": float(np.mean(np.any(ranked[:, :5] == labels, axis=1)))}
 
     def prediction_labels(self, predictions: Any) -> np.ndarray:
         """One integer per sample for the per-sample file, comparable with the dataset's labels.
 
-        A classifier's predictions themselves; a detector's number of objects in each predicted
-        configuration (the dataset's labels being objects per image).
+        A classifier's predicted labels (column 0 of ranked predictions); a detector's number of
+        objects in each predicted configuration (the dataset's labels being objects per image).
         """
-        return np.asarray(predictions, dtype=np.int64)
+        labels = np.asarray(predictions, dtype=np.int64)
+        return labels[:, 0] if labels.ndim == 2 else labels
 
     def check_outputs(self, outputs: Sequence[Any], num_classes: int) -> Any:
         """Task outputs decoded by a codec (``decodes_to = "label"``), checked; raise ValueError.

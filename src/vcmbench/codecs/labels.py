@@ -58,7 +58,8 @@ def predict_labels(task_model: TaskModel, inputs: Sequence[Any], num_classes: in
     a task model that remembers its answers), and a codec-level cache of a few blocks was
     thrashed by small block sizes anyway.
     """
-    parts = [np.asarray(task_model.predict(list(inputs[i:i + _PREDICT_BATCH])), dtype=np.int64).reshape(-1)
+    parts = [np.asarray(task_model.prediction_labels(task_model.predict(list(inputs[i:i + _PREDICT_BATCH]))),
+                        dtype=np.int64).reshape(-1)
              for i in range(0, len(inputs), _PREDICT_BATCH)]
     labels = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     if len(labels) != len(inputs):

@@ -119,7 +119,7 @@ def confusion_matrix(task_model: TaskModel, dataset: Dataset, predictions: Any,
         return None
     k = info.num_classes
     truth = np.asarray(dataset.labels(), dtype=np.int64).reshape(-1)
-    guess = np.asarray(predictions, dtype=np.int64).reshape(-1)
+    guess = np.asarray(task_model.prediction_labels(predictions), dtype=np.int64).reshape(-1)
     if guess.shape != truth.shape or (guess.size and (guess.min() < 0 or guess.max() >= k)):
         return None
     if not np.array_equal(guess == truth, np.asarray(correct, dtype=bool).reshape(-1)):
@@ -144,19 +144,25 @@ def _reference_scores(task_model: TaskModel, dataset: Dataset, batch_size: int) 
 
 
 def collect_predictions(task_model: TaskModel, parts: Sequence[Any]) -> Any:
-    """Per-batch predictions joined in sample order: one int64 array for labels, else one list."""
+    """Per-batch predictions joined in sample order: one int64 array for labels (N, or N×k ranked
+    classes), else one list."""
     if task_model.output == "label":
-        arrays = [np.asarray(p, dtype=np.int64).reshape(-1) for p in parts]
+        arrays = [label_rows(p) for p in parts]
+        if len({a.ndim for a in arrays}) > 1:  # a point's predictions all come by one route
+            raise CodecFailure("a point mixes ranked predictions with single labels")
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
     return [p for part in parts for p in part]
 
 
+def label_rows(predicted: Any) -> np.ndarray:
+    """Labels as an int64 array: (N,) for one label per sample, (N, k) for k ranked classes."""
+    out = np.asarray(predicted, dtype=np.int64)
+    return out.reshape(-1) if out.ndim <= 1 else out.reshape(len(out), -1)
+
+
 def _as_predictions(task_model: TaskModel, predicted: Any, count: int) -> Any:
     """The task model's answers for one batch, in its own kind, checked for their number."""
-    if task_model.output == "label":
-        out = np.asarray(predicted, dtype=np.int64).reshape(-1)
-    else:
-        out = list(predicted)
+    out = label_rows(predicted) if task_model.output == "label" else list(predicted)
     if len(out) != count:
         raise CodecFailure(f"the task model returned {len(out)} predictions for {count} inputs")
     return out

@@ -38,7 +38,7 @@ class MemoisedPredict:
     """Mixin placed before a TaskModel class in the MRO: ``predict`` answers each input once."""
 
     def predict(self, inputs: Sequence[Any]) -> np.ndarray:
-        memo: dict[Hashable, int] = self.__dict__.setdefault("_predict_memo", {})
+        memo: dict[Hashable, Any] = self.__dict__.setdefault("_predict_memo", {})
         keys = [input_key(x) for x in inputs]
         first_of: dict[Hashable, int] = {}  # an unseen input -> the position it is asked about at
         ask: list[int] = []
@@ -48,19 +48,23 @@ class MemoisedPredict:
             elif k not in memo and k not in first_of:
                 first_of[k] = i
                 ask.append(i)
-        answers = dict(zip(ask, self._predict_once([inputs[i] for i in ask]).tolist(), strict=True)) if ask \
+        # One answer per input: a label, or a row of ranked classes (a model with ``ranks`` > 1).
+        answers = dict(zip(ask, list(self._predict_once([inputs[i] for i in ask])), strict=True)) if ask \
             else {}
-        out = np.empty(len(keys), dtype=np.int64)
-        for i, k in enumerate(keys):
-            out[i] = answers[i] if k is None else answers[first_of[k]] if k in first_of else memo[k]
+        rows = [answers[i] if k is None else answers[first_of[k]] if k in first_of else memo[k]
+                for i, k in enumerate(keys)]
         for k, i in first_of.items():
             memo[k] = answers[i]
         while len(memo) > MAX_ENTRIES:
             del memo[next(iter(memo))]
-        return out
+        return np.asarray(rows, dtype=np.int64).reshape(len(keys), *np.shape(rows[0])) if rows \
+            else np.zeros(0, dtype=np.int64)
 
     def _predict_once(self, inputs: list[Any]) -> np.ndarray:
-        labels = np.asarray(super().predict(inputs)).reshape(-1)  # type: ignore[misc]
+        labels = np.asarray(super().predict(inputs))  # type: ignore[misc]
+        if labels.ndim == 2 and labels.shape[0] == len(inputs):
+            return labels.astype(np.int64)  # ranked classes, one row per input
+        labels = labels.reshape(-1)
         if labels.shape != (len(inputs),):
             raise ValueError(f"task model {self.id!r} returned {labels.size} labels for "  # type: ignore[attr-defined]
                              f"{len(inputs)} inputs")

@@ -96,6 +96,7 @@ class TorchvisionResNet(TaskModel):
 
     version = "1"
     split_points = SPLITS
+    ranks = 5  # predict returns the five most likely classes: records score top-5 beside accuracy
 
     def __init__(self, arch: str = "resnet50", num_classes: int = 1000, weights: str | None = None,
                  batch_size: int = 32):
@@ -213,8 +214,8 @@ class TorchvisionResNet(TaskModel):
 
         tail = resnet_tail(self._net(), split)
         size = self.params["batch_size"]
-        with torch.inference_mode():
-            preds = [tail(x[i:i + size]).argmax(1).cpu() for i in self._chunks(len(x))]
+        with torch.inference_mode():  # the five most likely classes, the label first (top-5 accuracy)
+            preds = [_top(tail(x[i:i + size]), self.ranks).cpu() for i in self._chunks(len(x))]
         return torch.cat(preds).numpy().astype(np.int64)
 
     def tail(self, split: str | None) -> nn.Sequential:
@@ -224,3 +225,12 @@ class TorchvisionResNet(TaskModel):
     def feature_shape(self, split: str, size: int = 224) -> tuple[int, ...]:
         """Per-sample activation shape at ``split`` for size×size inputs (one dry run)."""
         return tuple(self.features([np.zeros((size, size, 3), np.uint8)], split).shape[1:])
+
+
+def _top(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` largest logits per row, largest first (ties: lowest index first, like argmax)."""
+    import torch
+
+    k = min(k, logits.shape[1])
+    order = torch.argsort(-logits.float(), dim=1, stable=True)
+    return order[:, :k]
