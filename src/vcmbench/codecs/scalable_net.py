@@ -22,13 +22,12 @@ The rates in training are the entropy models' likelihoods (noise-relaxed for the
 from __future__ import annotations
 
 import math
-import zlib
 
 import torch
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import nn
 
-from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.entropy.framing import frame_nhw, unframe_nhw
 from vcmbench.errors import BitstreamError
 
 SIDE = 28  # the digits' side; the enhancement latent is SIDE/4 × SIDE/4
@@ -162,22 +161,12 @@ class EnhancementCoder:
         gc = self.net.gaussian
         indexes = scale_indexes(gc, _side_by_side(scales))
         (payload,) = gc.compress(_side_by_side(y), indexes, means=_side_by_side(means))
-        header = bytes([ENH_MAGIC]) + write_varint(n) + write_varint(h) + write_varint(w)
-        return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
+        return frame_nhw(ENH_MAGIC, n, h, w, payload)
 
     @staticmethod
     def read_header(data: bytes) -> tuple[int, int, int, bytes]:
         """(N, H, W, payload) of an enhancement layer; BitstreamError when damaged."""
-        if not data or data[0] != ENH_MAGIC:
-            raise BitstreamError("not a scalable enhancement layer (bad magic byte)")
-        n, pos = read_varint(data, 1)
-        h, pos = read_varint(data, pos)
-        w, pos = read_varint(data, pos)
-        if len(data) < pos + 4:
-            raise BitstreamError("truncated enhancement layer (no checksum)")
-        header, crc, payload = data[:pos], data[pos:pos + 4], data[pos + 4:]
-        if zlib.crc32(header + payload).to_bytes(4, "little") != crc:
-            raise BitstreamError("corrupted or truncated enhancement layer (checksum mismatch)")
+        n, h, w, payload = unframe_nhw(data, ENH_MAGIC, "scalable enhancement layer", "enhancement layer")
         if len(payload) < 2 * _WORD or len(payload) % _WORD:
             raise BitstreamError(f"truncated enhancement payload ({len(payload)} bytes)")
         return n, h, w, payload

@@ -6,6 +6,7 @@ Every header byte written here is counted in the rate, so the formats are kept s
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
@@ -97,3 +98,32 @@ def unpack_array(data: bytes, pos: int = 0) -> np.ndarray:
     if dtype == np.bool_ and flat.size and flat.view(np.uint8).max() > 1:
         raise BitstreamError("corrupted array payload (a boolean byte other than 0 or 1)")
     return flat.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def frame_nhw(magic: int, n: int, h: int, w: int, payload: bytes) -> bytes:
+    """A magic byte, (N, H, W) as varints and a CRC-32 over header and payload, then the payload.
+
+    The layout learned latent streams share: the decoder learns the latent grid from the stream
+    (counted), and any damage anywhere is caught before the entropy decoder sees the payload.
+    """
+    header = bytes([magic]) + write_varint(n) + write_varint(h) + write_varint(w)
+    return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
+
+
+def unframe_nhw(data: bytes, magic: int, name: str, short: str) -> tuple[int, int, int, bytes]:
+    """(N, H, W, payload) of a :func:`frame_nhw` stream; BitstreamError naming the stream when damaged.
+
+    ``name`` says what the stream is ("learned-codec block stream"), ``short`` how a damaged one is
+    called ("block stream").
+    """
+    if not data or data[0] != magic:
+        raise BitstreamError(f"not a {name} (bad magic byte)")
+    n, pos = read_varint(data, 1)
+    h, pos = read_varint(data, pos)
+    w, pos = read_varint(data, pos)
+    if len(data) < pos + 4:
+        raise BitstreamError(f"truncated {short} (no checksum)")
+    header, crc, payload = data[:pos], data[pos:pos + 4], data[pos + 4:]
+    if zlib.crc32(header + payload).to_bytes(4, "little") != crc:
+        raise BitstreamError(f"corrupted or truncated {short} (checksum mismatch)")
+    return n, h, w, payload

@@ -22,12 +22,11 @@ memory is allocated for it (a 12-byte stream cannot make the decoder build a 409
 from __future__ import annotations
 
 import math
-import zlib
 from typing import TYPE_CHECKING
 
 import torch
 
-from vcmbench.entropy.framing import read_varint, write_varint
+from vcmbench.entropy.framing import frame_nhw, read_varint, unframe_nhw, write_varint
 from vcmbench.errors import BitstreamError
 
 if TYPE_CHECKING:  # the bottleneck arrives built; importing compressai costs seconds
@@ -130,22 +129,12 @@ class LatentCoder:
         n, c, h, w = y.shape
         side_by_side = y.float().cpu().permute(1, 0, 2, 3).reshape(1, c, n * h, w)
         (payload,) = self.bottleneck.compress(side_by_side)
-        header = bytes([BLOCK_MAGIC]) + write_varint(n) + write_varint(h) + write_varint(w)
-        return header + zlib.crc32(header + payload).to_bytes(4, "little") + payload
+        return frame_nhw(BLOCK_MAGIC, n, h, w, payload)
 
     @torch.no_grad()
     def decode_block(self, data: bytes, max_samples: int | None = None) -> torch.Tensor:
         """A block stream back to its quantised latents (N×C×H×W); at most ``max_samples`` of them."""
-        if not data or data[0] != BLOCK_MAGIC:
-            raise BitstreamError("not a learned-codec block stream (bad magic byte)")
-        n, pos = read_varint(data, 1)
-        h, pos = read_varint(data, pos)
-        w, pos = read_varint(data, pos)
-        if len(data) < pos + 4:
-            raise BitstreamError("truncated block stream (no checksum)")
-        header, crc, payload = data[:pos], data[pos:pos + 4], data[pos + 4:]
-        if zlib.crc32(header + payload).to_bytes(4, "little") != crc:
-            raise BitstreamError("corrupted or truncated block stream (checksum mismatch)")
+        n, h, w, payload = unframe_nhw(data, BLOCK_MAGIC, "learned-codec block stream", "block stream")
         if max_samples is not None and n > max_samples:
             raise BitstreamError(f"corrupted block header ({n} samples in a block of at most {max_samples})")
         self._check_payload(payload)
